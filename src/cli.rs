@@ -1,0 +1,112 @@
+//! Command-line front end. `imgedge process` runs a process string on a local file with the
+//! same core the proxy uses; errors print OSS's Code, EC and message and exit non-zero.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::transform::{self, Error, Limits};
+
+/// imgedge: an image edge proxy that speaks Alibaba Cloud OSS's x-oss-process dialect.
+#[derive(Debug, Parser)]
+#[command(name = "imgedge", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an x-oss-process string on a local image and write the result.
+    ///
+    /// PROCESS is what follows `x-oss-process=` in an OSS URL, for example
+    /// `image/resize,w_300/rotate,90/format,webp`, or `style/NAME` with --style.
+    /// It may be given URL-encoded or not (it is percent-decoded once).
+    /// `image/info` and `image/average-hue` write JSON instead of an image.
+    ///
+    /// Example: imgedge process photo.jpg 'image/resize,w_300/format,webp' -o thumb.webp
+    #[command(verbatim_doc_comment)]
+    Process {
+        /// Source image (JPEG, PNG, WebP, GIF, BMP or TIFF; the format is sniffed from the bytes).
+        input: PathBuf,
+        /// The processing string, e.g. image/resize,w_100.
+        process: String,
+        /// Where to write the result; `-` writes to standard output.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Define a style usable as style/NAME, e.g. --style thumb=image/resize,w_100.
+        #[arg(long = "style", value_name = "NAME=CONTENT")]
+        styles: Vec<String>,
+    },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Process { input, process, output, styles } => {
+            match process_file(&input, &process, &output, &styles) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(Failure::Oss(e)) => {
+                    eprintln!("Code: {}", e.code);
+                    eprintln!("EC: {}", e.ec.unwrap_or("-"));
+                    eprintln!("Message: {}", e.message);
+                    ExitCode::from(1)
+                }
+                Err(Failure::Io(msg)) => {
+                    eprintln!("error: {msg}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+enum Failure {
+    Oss(Error),
+    Io(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Oss(e)
+    }
+}
+
+fn process_file(input: &PathBuf, process: &str, output: &PathBuf, styles: &[String]) -> Result<(), Failure> {
+    let limits = Limits::default();
+    let mut table = HashMap::new();
+    for s in styles {
+        let (name, content) =
+            s.split_once('=').ok_or_else(|| Failure::Io(format!("--style {s}: expected NAME=CONTENT")))?;
+        table.insert(name.to_string(), content.to_string());
+    }
+    let pipeline = transform::parse_query_value(process, &table, &limits)?;
+    if pipeline.saveas.is_some() {
+        return Err(Error::invalid(None, "sys/saveas needs a bucket: use POST against the proxy").into());
+    }
+    let src = read_bounded(input, limits.max_src_bytes)?;
+    let rendered = transform::run(&src, &pipeline, &limits)?;
+    let written = if output.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().write_all(&rendered.body)
+    } else {
+        std::fs::write(output, &rendered.body)
+    };
+    written.map_err(|e| Failure::Io(format!("{}: {e}", output.display())))
+}
+
+/// Reads at most `max` bytes; a larger file is refused without reading it all.
+fn read_bounded(path: &PathBuf, max: u64) -> Result<Vec<u8>, Failure> {
+    let io = |e: std::io::Error| Failure::Io(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut buf = Vec::new();
+    file.take(max + 1).read_to_end(&mut buf).map_err(io)?;
+    if buf.len() as u64 > max {
+        return Err(Error::too_large(None, "source image exceeds the size limit").into());
+    }
+    Ok(buf)
+}

@@ -1,0 +1,9 @@
+//! imgedge: an image edge proxy that speaks Alibaba Cloud OSS's `x-oss-process` dialect.
+//!
+//! The [`transform`] module is the core (parse → plan → execute, codecs, one file per action);
+//! it never depends on the server stack, which sits behind the default `server` feature.
+
+pub mod transform;
+
+#[cfg(feature = "server")]
+pub mod cli;

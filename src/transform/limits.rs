@@ -1,0 +1,41 @@
+//! Resource limits, checked from the image header before any pixel is decoded and on the
+//! planned output before any pixel is allocated. Defaults are OSS's documented caps.
+
+/// All limits of one transform, in one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest source object, in bytes (OSS: 20 MB).
+    pub max_src_bytes: u64,
+    /// Largest source side, in pixels (OSS: 30 000).
+    pub max_src_side: u32,
+    /// Largest source area summed over frames: width × height × frames (OSS: 250 M).
+    pub max_src_pixels: u64,
+    /// Largest TIFF source side (OSS: 16 384).
+    pub max_tiff_side: u32,
+    /// Largest side of any intermediate or final image (OSS: 16 384).
+    pub max_out_side: u32,
+    /// Largest area of any intermediate or final image (OSS: 16 777 216 = 4096²).
+    pub max_out_pixels: u64,
+    /// Largest WebP output side (libwebp's own limit: 16 383).
+    pub max_webp_side: u32,
+    /// Largest number of actions in one pipeline.
+    pub max_actions: usize,
+    /// Longest process string, in bytes.
+    pub max_process_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_src_bytes: 20 * 1024 * 1024,
+            max_src_side: 30_000,
+            max_src_pixels: 250_000_000,
+            max_tiff_side: 16_384,
+            max_out_side: 16_384,
+            max_out_pixels: 16_777_216,
+            max_webp_side: 16_383,
+            max_actions: 64,
+            max_process_len: 4096,
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The grammar of `x-oss-process` (spec §1.1–1.4): `image/<action>,<params>/...`, or
+//! `style/<name>` resolved through a lookup the caller supplies, each optionally followed by
+//! `|sys/saveas,o_..,b_..`. No pixels and no I/O here.
+
+use std::collections::HashMap;
+
+use percent_encoding::percent_decode_str;
+
+use super::b64;
+use super::error::{Code, Error, Result};
+use super::limits::Limits;
+use super::ops;
+use super::params::{self, Param};
+use super::spec::{Op, Output, Pipeline, SaveAs};
+
+/// Where `style/<name>` definitions come from (a bucket's styles, a config file, ...).
+pub trait Styles {
+    /// The stored content of the style (`image/...`), if it exists.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// No styles at all.
+pub struct NoStyles;
+
+impl Styles for NoStyles {
+    fn get(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+impl Styles for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+/// Parses a raw query value: percent-decodes it exactly once, then [`parse`]s it.
+/// `+` stays `+` (standard base64 uses it; OSS SDKs encode spaces as `%20`).
+pub fn parse_query_value(raw: &str, styles: &dyn Styles, limits: &Limits) -> Result<Pipeline> {
+    let decoded = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| Error::invalid(None, "x-oss-process is not valid UTF-8"))?;
+    parse(&decoded, styles, limits)
+}
+
+/// Parses a decoded process string.
+pub fn parse(process: &str, styles: &dyn Styles, limits: &Limits) -> Result<Pipeline> {
+    if process.len() > limits.max_process_len {
+        return Err(Error::invalid(None, "x-oss-process is too long"));
+    }
+    let (main, sys) = match process.split_once('|') {
+        Some((main, sys)) => (main, Some(sys)),
+        None => (process, None),
+    };
+    let mut pipeline = if let Some(name) = main.strip_prefix("style/") {
+        let content = resolve_style(name, styles)?;
+        let mut p = parse_image(&content, limits)?;
+        p.style = Some(name.to_string());
+        p
+    } else if let Some(body) = main.strip_prefix("image/") {
+        parse_image(body, limits)?
+    } else {
+        let domain = main.split('/').next().unwrap_or("");
+        return Err(match domain {
+            "video" | "doc" | "audio" => Error::new(
+                Code::NotImplemented,
+                None,
+                format!("the {domain} processing domain is not provided"),
+            ),
+            _ => Error::invalid(None, "x-oss-process must start with image/ or style/"),
+        });
+    };
+    if let Some(sys) = sys {
+        pipeline.saveas = Some(parse_saveas(sys)?);
+    }
+    Ok(pipeline)
+}
+
+/// Checks a style name against OSS's rules: 1–63 of letters, digits, `_`, `-`, `.`.
+pub fn validate_style_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(Error::invalid(
+            Some("0017-00000250"),
+            format!("The value: {} of parameter: stylename is invalid.", params::clip(name)),
+        ));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+        return Err(Error::invalid(
+            Some("0017-00000251"),
+            format!("The value: {} of parameter: stylename is invalid.", params::clip(name)),
+        ));
+    }
+    Ok(())
+}
+
+fn resolve_style(name: &str, styles: &dyn Styles) -> Result<String> {
+    // Actions after a style (`style/x/resize,..`) are refused: OSS does not document them, and
+    // allowing them would let anonymous users of a protected bucket reshape styled output freely.
+    if name.contains('/') {
+        return Err(Error::invalid(None, "no action may follow a style"));
+    }
+    validate_style_name(name)?;
+    let content = styles
+        .get(name)
+        .ok_or_else(|| Error::new(Code::NoSuchStyle, None, "The specified style does not exist."))?;
+    // Styles cannot nest and cannot carry their own saveas.
+    match content.strip_prefix("image/") {
+        Some(body) if !body.contains('|') => Ok(body.to_string()),
+        _ => Err(Error::invalid(None, "the style's content is not an image/ pipeline")),
+    }
+}
+
+/// Actions OSS has that imgedge does not (yet) provide: 501 rather than "unknown".
+const NOT_PROVIDED: &[&str] = &[
+    "blur", "bright", "contrast", "sharpen", "watermark", "blindwatermark", "deblindwatermark",
+    "faces", "bodies", "cars", "codes", "labels", "score",
+];
+
+fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
+    let mut p = Pipeline::default();
+    let actions: Vec<&str> = body.split('/').collect();
+    if actions.len() > limits.max_actions {
+        return Err(Error::invalid(None, "too many actions"));
+    }
+    let mut query = None;
+    for action in &actions {
+        let (name, rest) = match action.split_once(',') {
+            Some((n, r)) => (n, Some(r)),
+            None => (*action, None),
+        };
+        let ps: Vec<Param<'_>> = rest.map(params::split).unwrap_or_default();
+        match name {
+            "" => return Err(Error::invalid(None, "empty action")),
+            "resize" => p.ops.push(Op::Resize(ops::resize::parse(&ps)?)),
+            "crop" => p.ops.push(Op::Crop(ops::crop::parse(&ps)?)),
+            "circle" => p.ops.push(Op::Circle(ops::circle::parse(&ps)?)),
+            "indexcrop" => p.ops.push(Op::IndexCrop(ops::indexcrop::parse(&ps)?)),
+            "rounded-corners" => p.ops.push(Op::RoundedCorners(ops::rounded_corners::parse(&ps)?)),
+            "rotate" => p.ops.push(Op::Rotate(ops::rotate::parse(&ps)?)),
+            "auto-orient" => p.auto_orient = ops::auto_orient::parse(&ps)?,
+            "format" => p.format = Some(ops::format::parse(&ps)?),
+            "quality" => p.quality = Some(ops::quality::parse(&ps)?),
+            "interlace" => p.interlace = ops::interlace::parse(&ps)?,
+            "info" | "average-hue" => {
+                if !ps.is_empty() {
+                    return Err(Error::invalid(None, format!("{name} takes no parameters")));
+                }
+                query = Some(if name == "info" { Output::Info } else { Output::AverageHue });
+            }
+            n if NOT_PROVIDED.contains(&n) => {
+                return Err(Error::new(
+                    Code::NotImplemented,
+                    None,
+                    format!("the {n} action is not provided by this server"),
+                ))
+            }
+            n => {
+                return Err(Error::invalid(None, format!("unknown action \"{}\"", params::clip(n))))
+            }
+        }
+    }
+    if let Some(q) = query {
+        // info and average-hue describe the stored object and must stand alone.
+        if actions.len() != 1 {
+            return Err(Error::invalid(None, "info and average-hue cannot be combined with other actions"));
+        }
+        p.output = q;
+    }
+    Ok(p)
+}
+
+fn parse_saveas(sys: &str) -> Result<SaveAs> {
+    let rest = sys
+        .strip_prefix("sys/saveas")
+        .ok_or_else(|| Error::invalid(None, "only sys/saveas may follow |"))?;
+    if rest.contains('/') {
+        return Err(Error::invalid(None, "sys/saveas takes no further actions (notify is async only)"));
+    }
+    let ps = rest.strip_prefix(',').map(params::split).unwrap_or_default();
+    let (mut object, mut bucket) = (None, None);
+    for p in &ps {
+        match *p {
+            Param::Kv("o", v) => object = Some(decode_name(v, "o")?),
+            Param::Kv("b", v) => bucket = Some(decode_name(v, "b")?),
+            ref other => return Err(params::unknown("sys/saveas", other)),
+        }
+    }
+    let object = object.ok_or_else(|| Error::new(Code::MissingArgument, None, "sys/saveas needs o"))?;
+    validate_target_key(&object)?;
+    if let Some(b) = &bucket {
+        validate_bucket_name(b)?;
+    }
+    Ok(SaveAs { object, bucket })
+}
+
+fn decode_name(v: &str, what: &str) -> Result<String> {
+    b64::decode_str(v)
+        .ok_or_else(|| Error::invalid(None, format!("sys/saveas {what} is not base64 of UTF-8 text")))
+}
+
+/// A saveas target key: 1–1023 bytes, no NUL or backslash, not absolute, no `.`/`..` segment.
+pub fn validate_target_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.len() > 1023
+        || key.starts_with('/')
+        || key.contains(['\0', '\\'])
+        || key.split('/').any(|seg| seg == ".." || seg == ".");
+    if bad {
+        return Err(Error::invalid(None, "sys/saveas o is not a valid object key"));
+    }
+    Ok(())
+}
+
+/// OSS bucket names: 3–63 of lowercase letters, digits and `-`, not starting or ending with `-`.
+/// OSS variables such as `{bucket}` are allowed and expanded by the caller.
+pub fn validate_bucket_name(b: &str) -> Result<()> {
+    let plain = (3..=63).contains(&b.len())
+        && b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && !b.starts_with('-')
+        && !b.ends_with('-');
+    if plain || b == "{bucket}" {
+        Ok(())
+    } else {
+        Err(Error::invalid(None, "sys/saveas b is not a valid bucket name"))
+    }
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,0 +1,219 @@
+//! Plan before pixels: from the probed header and the parsed pipeline, resolve every action's
+//! geometry, check every limit, pick the JPEG DCT-scaling factor and the encoder settings. When
+//! this returns `Ok`, decoding and executing can only fail on corrupt data.
+
+use super::codec::{DecodeOptions, EncodeSettings, SourceInfo};
+use super::error::{ec, Error, Result};
+use super::format::Format;
+use super::limits::Limits;
+use super::ops::{self, auto_orient, quality};
+use super::spec::{Op, Pipeline};
+
+/// The running state of planning: the size so far and what the actions decided.
+pub struct PlanCtx<'a> {
+    pub w: u32,
+    pub h: u32,
+    pub src: &'a SourceInfo,
+    pub limits: &'a Limits,
+    /// Set by actions that turn an animation into its first frame (rotate, `p` resize).
+    pub force_static: bool,
+}
+
+impl PlanCtx<'_> {
+    pub fn is_gif(&self) -> bool {
+        self.src.format == Format::Gif
+    }
+
+    /// Refuses intermediate or final sizes past the output limits.
+    pub fn check_size(&self, w: u32, h: u32, what: &str) -> Result<()> {
+        if w.max(h) > self.limits.max_out_side || w as u64 * h as u64 > self.limits.max_out_pixels {
+            return Err(Error::too_large(None, format!("{what} result {w}x{h} exceeds the output limit")));
+        }
+        Ok(())
+    }
+}
+
+/// One resolved pixel step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Resize(ops::resize::ResizeStep),
+    Crop(ops::crop::Rect),
+    Circle(ops::circle::CircleStep),
+    Rounded(u32),
+    Rotate(ops::rotate::RotateStep),
+}
+
+/// Everything needed to decode, execute and encode.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// EXIF orientation to apply after decoding (1 = none).
+    pub orientation: u8,
+    pub steps: Vec<Step>,
+    pub decode: DecodeOptions,
+    pub encode: EncodeSettings,
+    /// Whether the output keeps every frame.
+    pub animated: bool,
+    /// Output size.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Checks the source against the limits, with the EC OSS uses for the situation.
+pub fn check_source(src: &SourceInfo, limits: &Limits, resizing: bool) -> Result<()> {
+    if src.file_size > limits.max_src_bytes {
+        return Err(Error::too_large(None, "source image exceeds the size limit"));
+    }
+    let side = src.width.max(src.height);
+    let side_limit = match src.format {
+        Format::Tiff => limits.max_tiff_side.min(limits.max_src_side),
+        _ => limits.max_src_side,
+    };
+    if side > side_limit {
+        let code = match (resizing, src.format) {
+            (true, _) => ec::RESIZE_SOURCE_TOO_LARGE,
+            (_, Format::Jpeg) => ec::JPEG_SIDE_TOO_LARGE,
+            (_, Format::Bmp) => ec::BMP_SIDE_TOO_LARGE,
+            (_, Format::Tiff) => ec::TIFF_SIDE_TOO_LARGE,
+            _ => ec::SOURCE_PIXELS_TOO_LARGE,
+        };
+        return Err(Error::too_large(Some(code), format!("source side {side} exceeds {side_limit}")));
+    }
+    let pixels = src.width as u64 * src.height as u64 * src.frames.max(1) as u64;
+    if pixels > limits.max_src_pixels {
+        let code = if resizing { ec::RESIZE_SOURCE_TOO_LARGE } else { ec::SOURCE_PIXELS_TOO_LARGE };
+        return Err(Error::too_large(Some(code), "source image has too many pixels"));
+    }
+    Ok(())
+}
+
+pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
+    let resizing = p.ops.iter().any(|op| matches!(op, Op::Resize(_)));
+    check_source(src, limits, resizing)?;
+    let orientation = if p.auto_orient { src.orientation } else { 1 };
+    let (w, h) = if auto_orient::swaps_axes(orientation) {
+        (src.height, src.width)
+    } else {
+        (src.width, src.height)
+    };
+    let mut ctx = PlanCtx { w, h, src, limits, force_static: false };
+    let mut steps = Vec::new();
+    for op in &p.ops {
+        let step = match op {
+            Op::Resize(s) => ops::resize::plan(s, &mut ctx)?.map(Step::Resize),
+            Op::Crop(s) => ops::crop::plan(s, &mut ctx)?.map(Step::Crop),
+            Op::Circle(s) => ops::circle::plan(s, &mut ctx)?.map(Step::Circle),
+            Op::IndexCrop(s) => ops::indexcrop::plan(s, &mut ctx)?.map(Step::Crop),
+            Op::RoundedCorners(s) => ops::rounded_corners::plan(s, &mut ctx)?.map(Step::Rounded),
+            Op::Rotate(d) => ops::rotate::plan(*d, &mut ctx)?.map(Step::Rotate),
+        };
+        ctx.check_size(ctx.w, ctx.h, "action")?;
+        steps.extend(step);
+    }
+    let format = match p.format {
+        // OSS: format,gif only converts GIF sources; others keep their own format.
+        Some(Format::Gif) if src.format != Format::Gif => src.format,
+        Some(f) => f,
+        None => src.format,
+    };
+    if format == Format::Webp && ctx.w.max(ctx.h) > limits.max_webp_side {
+        return Err(Error::too_large(
+            None,
+            "Maximum width and height allowed is 16383 pixels for converting webp",
+        ));
+    }
+    let animated =
+        src.frames > 1 && !ctx.force_static && matches!(format, Format::Gif | Format::Webp);
+    let frames = if animated { src.frames as u64 } else { 1 };
+    let jpeg_scale_denom = match (src.format, steps.first()) {
+        (Format::Jpeg, Some(Step::Resize(r))) => dct_denom(src, orientation, r.w, r.h),
+        _ => 1,
+    };
+    let decoded = (src.width as u64).div_ceil(jpeg_scale_denom as u64)
+        * (src.height as u64).div_ceil(jpeg_scale_denom as u64);
+    Ok(Plan {
+        orientation,
+        steps,
+        decode: DecodeOptions {
+            jpeg_scale_denom,
+            first_frame_only: !animated,
+            // Room for the RGBA frames plus the decoders' own buffers.
+            max_alloc: decoded * 4 * (frames + 1) + (64 << 20),
+        },
+        encode: EncodeSettings {
+            format,
+            quality: quality::resolve(p.quality, format, src.jpeg_quality),
+            progressive: p.interlace,
+        },
+        animated,
+        width: ctx.w,
+        height: ctx.h,
+    })
+}
+
+/// The largest libjpeg-turbo shrink (1/2, 1/4, 1/8) that still decodes at least the size the
+/// first resize asks for (in stored orientation); the resampler does the rest. This is the
+/// "fast shrink-on-load" of sharp and imgproxy.
+fn dct_denom(src: &SourceInfo, orientation: u8, tw: u32, th: u32) -> u8 {
+    let (tw, th) = if auto_orient::swaps_axes(orientation) { (th, tw) } else { (tw, th) };
+    [8u8, 4, 2]
+        .into_iter()
+        .find(|&d| src.width.div_ceil(d as u32) >= tw && src.height.div_ceil(d as u32) >= th)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    pub fn source(format: Format, w: u32, h: u32) -> SourceInfo {
+        SourceInfo {
+            format,
+            width: w,
+            height: h,
+            frames: 1,
+            orientation: 1,
+            jpeg_quality: None,
+            file_size: 1000,
+            has_alpha: false,
+        }
+    }
+
+    /// A planning context for a still JPEG of `w`×`h` with default limits.
+    pub fn ctx_for(w: u32, h: u32) -> PlanCtx<'static> {
+        let src = Box::leak(Box::new(source(Format::Jpeg, w, h)));
+        let limits = Box::leak(Box::new(Limits::default()));
+        PlanCtx { w, h, src, limits, force_static: false }
+    }
+
+    #[test]
+    fn dct_scaling_keeps_at_least_the_target() {
+        let src = source(Format::Jpeg, 4032, 3024);
+        assert_eq!(dct_denom(&src, 1, 400, 300), 8);
+        assert_eq!(dct_denom(&src, 1, 600, 450), 4);
+        assert_eq!(dct_denom(&src, 1, 1200, 900), 2);
+        assert_eq!(dct_denom(&src, 1, 3000, 2250), 1);
+        // Rotated by EXIF: the target's axes are swapped back before comparing.
+        assert_eq!(dct_denom(&src, 6, 378, 504), 8);
+        assert_eq!(dct_denom(&src, 6, 504, 378), 4);
+    }
+
+    #[test]
+    fn source_limits_pick_the_documented_ec() {
+        let l = Limits::default();
+        let giant = source(Format::Jpeg, 20000, 14000);
+        assert_eq!(check_source(&giant, &l, false).unwrap_err().ec, Some(ec::SOURCE_PIXELS_TOO_LARGE));
+        assert_eq!(check_source(&giant, &l, true).unwrap_err().ec, Some(ec::RESIZE_SOURCE_TOO_LARGE));
+        let wide = source(Format::Jpeg, 30001, 10);
+        assert_eq!(check_source(&wide, &l, false).unwrap_err().ec, Some(ec::JPEG_SIDE_TOO_LARGE));
+        let tiff = source(Format::Tiff, 16385, 10);
+        assert_eq!(check_source(&tiff, &l, false).unwrap_err().ec, Some(ec::TIFF_SIDE_TOO_LARGE));
+        let mut gif = source(Format::Gif, 1000, 1000);
+        gif.frames = 251;
+        assert!(check_source(&gif, &l, false).is_err());
+        gif.frames = 250;
+        assert!(check_source(&gif, &l, false).is_ok());
+        let mut big = source(Format::Png, 10, 10);
+        big.file_size = l.max_src_bytes + 1;
+        assert_eq!(check_source(&big, &l, false).unwrap_err().code, crate::transform::error::Code::ImageTooLarge);
+    }
+}

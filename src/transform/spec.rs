@@ -1,0 +1,127 @@
+//! The parsed form of a process string: a [`Pipeline`] of typed actions plus the encoder
+//! settings and an optional `sys/saveas` target. Its `Display` is the one canonical text of the
+//! request (defaults made explicit, encoder settings once at the end), used as the cache key.
+
+use std::fmt;
+
+use super::b64;
+use super::format::Format;
+use super::ops::circle::CircleSpec;
+use super::ops::crop::{self, CropSpec};
+use super::ops::indexcrop::{self, IndexCropSpec};
+use super::ops::quality::{self, Quality};
+use super::ops::resize::{self, ResizeSpec};
+use super::ops::rounded_corners::RoundedSpec;
+
+/// One pixel action, in the order written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Op {
+    Resize(ResizeSpec),
+    Crop(CropSpec),
+    Circle(CircleSpec),
+    IndexCrop(IndexCropSpec),
+    RoundedCorners(RoundedSpec),
+    /// Clockwise degrees, 0..=360.
+    Rotate(u32),
+}
+
+/// What the request returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// An encoded image.
+    Image,
+    /// The `info` JSON.
+    Info,
+    /// The `average-hue` JSON.
+    AverageHue,
+}
+
+/// A `sys/saveas` target: where a POST stores its result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SaveAs {
+    /// Target object key (may hold OSS variables such as `{dirname}`, expanded by the caller).
+    pub object: String,
+    /// Target bucket; `None` means the source bucket.
+    pub bucket: Option<String>,
+}
+
+/// A whole parsed request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pipeline {
+    pub ops: Vec<Op>,
+    /// EXIF orientation applied first (default on).
+    pub auto_orient: bool,
+    /// Output format; `None` keeps the source's.
+    pub format: Option<Format>,
+    pub quality: Option<Quality>,
+    /// Progressive JPEG.
+    pub interlace: bool,
+    pub output: Output,
+    pub saveas: Option<SaveAs>,
+    /// The style this pipeline came from, if any (access rules treat styles differently).
+    pub style: Option<String>,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            ops: Vec::new(),
+            auto_orient: true,
+            format: None,
+            quality: None,
+            interlace: false,
+            output: Output::Image,
+            saveas: None,
+            style: None,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Resize(s) => f.write_str(&resize::canonical(s)),
+            Op::Crop(s) => f.write_str(&crop::canonical(s)),
+            Op::Circle(s) => write!(f, "circle,r_{}", s.r),
+            Op::IndexCrop(s) => f.write_str(&indexcrop::canonical(s)),
+            Op::RoundedCorners(s) => write!(f, "rounded-corners,r_{}", s.r),
+            Op::Rotate(d) => write!(f, "rotate,{d}"),
+        }
+    }
+}
+
+impl fmt::Display for Pipeline {
+    /// The canonical text. It never contains the style name: a style prints as its expansion,
+    /// so editing a style changes the key of everything derived from it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("image")?;
+        match self.output {
+            Output::Info => f.write_str("/info")?,
+            Output::AverageHue => f.write_str("/average-hue")?,
+            Output::Image => {
+                if !self.auto_orient {
+                    f.write_str("/auto-orient,0")?;
+                }
+                for op in &self.ops {
+                    write!(f, "/{op}")?;
+                }
+                if let Some(fmt_) = self.format {
+                    write!(f, "/format,{fmt_}")?;
+                }
+                if let Some(q) = self.quality {
+                    write!(f, "/{}", quality::canonical(q))?;
+                }
+                if self.interlace {
+                    f.write_str("/interlace,1")?;
+                }
+            }
+        }
+        if let Some(s) = &self.saveas {
+            write!(f, "|sys/saveas,o_{}", b64::encode(s.object.as_bytes()))?;
+            if let Some(b) = &s.bucket {
+                write!(f, ",b_{}", b64::encode(b.as_bytes()))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -12,10 +12,8 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-const CANONICAL: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_encode_padding(false),
-);
+const CANONICAL: GeneralPurpose =
+    GeneralPurpose::new(&alphabet::URL_SAFE, GeneralPurposeConfig::new().with_encode_padding(false));
 
 /// Decodes either alphabet, padded or not. `None` if the text is not base64.
 pub fn decode(text: &str) -> Option<Vec<u8>> {

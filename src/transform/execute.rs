@@ -35,13 +35,9 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Rendere
     }
     let info = codec::probe(src)?;
     match pipeline.output {
-        Output::Info => Ok(json(ops::info::info_json(
-            src,
-            info.format,
-            info.width,
-            info.height,
-            info.frames,
-        ))),
+        Output::Info => {
+            Ok(json(ops::info::info_json(src, info.format, info.width, info.height, info.frames)))
+        }
         Output::AverageHue => {
             plan::check_source(&info, limits, false)?;
             // A 1/8 DCT decode is made of the 8×8 block means, so the mean is (nearly) exact.
@@ -67,11 +63,7 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Rendere
                 apply(step, &mut img)?;
             }
             let body = codec::encode(&img, &plan.encode)?;
-            Ok(Rendered {
-                body,
-                content_type: plan.encode.format.mime(),
-                format: Some(plan.encode.format),
-            })
+            Ok(Rendered { body, content_type: plan.encode.format.mime(), format: Some(plan.encode.format) })
         }
     }
 }

@@ -36,10 +36,9 @@ pub fn int(v: &str) -> Option<i64> {
 pub fn int_in(v: &str, lo: i64, hi: i64, ec: Option<&'static str>, what: &str) -> Result<i64> {
     match int(v) {
         Some(n) if (lo..=hi).contains(&n) => Ok(n),
-        _ => Err(Error::invalid(
-            ec,
-            format!("{what} must be an integer in [{lo}, {hi}], got \"{}\"", clip(v)),
-        )),
+        _ => {
+            Err(Error::invalid(ec, format!("{what} must be an integer in [{lo}, {hi}], got \"{}\"", clip(v))))
+        }
     }
 }
 

@@ -112,8 +112,19 @@ fn resolve_style(name: &str, styles: &dyn Styles) -> Result<String> {
 
 /// Actions OSS has that imgedge does not (yet) provide: 501 rather than "unknown".
 const NOT_PROVIDED: &[&str] = &[
-    "blur", "bright", "contrast", "sharpen", "watermark", "blindwatermark", "deblindwatermark",
-    "faces", "bodies", "cars", "codes", "labels", "score",
+    "blur",
+    "bright",
+    "contrast",
+    "sharpen",
+    "watermark",
+    "blindwatermark",
+    "deblindwatermark",
+    "faces",
+    "bodies",
+    "cars",
+    "codes",
+    "labels",
+    "score",
 ];
 
 fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
@@ -154,9 +165,7 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
                     format!("the {n} action is not provided by this server"),
                 ))
             }
-            n => {
-                return Err(Error::invalid(None, format!("unknown action \"{}\"", params::clip(n))))
-            }
+            n => return Err(Error::invalid(None, format!("unknown action \"{}\"", params::clip(n)))),
         }
     }
     if let Some(q) = query {
@@ -170,9 +179,8 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
 }
 
 fn parse_saveas(sys: &str) -> Result<SaveAs> {
-    let rest = sys
-        .strip_prefix("sys/saveas")
-        .ok_or_else(|| Error::invalid(None, "only sys/saveas may follow |"))?;
+    let rest =
+        sys.strip_prefix("sys/saveas").ok_or_else(|| Error::invalid(None, "only sys/saveas may follow |"))?;
     if rest.contains('/') {
         return Err(Error::invalid(None, "sys/saveas takes no further actions (notify is async only)"));
     }

@@ -112,9 +112,18 @@ fn saveas_targets() {
 #[test]
 fn grammar_errors() {
     let invalid = [
-        "", "image", "image/", "image//resize,w_1", "image/resize,w_1/", "img/resize,w_1",
-        "image/resize,s_100/info", "image/info/resize,w_1", "image/info,1", "image/nosuch",
-        "image/resize,w_100,w", "image/Resize,w_1",
+        "",
+        "image",
+        "image/",
+        "image//resize,w_1",
+        "image/resize,w_1/",
+        "img/resize,w_1",
+        "image/resize,s_100/info",
+        "image/info/resize,w_1",
+        "image/info,1",
+        "image/nosuch",
+        "image/resize,w_100,w",
+        "image/Resize,w_1",
     ];
     for s in invalid {
         let e = p(s).expect_err(s);
@@ -130,13 +139,33 @@ fn grammar_errors() {
 #[test]
 fn random_process_strings_never_panic() {
     // A deterministic xorshift stream over an alphabet rich in the grammar's own characters.
-    let alphabet: Vec<char> = "image/style,resize_wmhlspcrotaefxyig0123456789-|%!@_QqQ=+ 阿\u{0}"
-        .chars()
-        .collect();
+    let alphabet: Vec<char> =
+        "image/style,resize_wmhlspcrotaefxyig0123456789-|%!@_QqQ=+ 阿\u{0}".chars().collect();
     let pieces = [
-        "image/", "resize,", "w_", "crop,", "x_", "g_se", "circle,r_", "rotate,", "format,", "quality,q_",
-        "|sys/saveas,o_", "style/", "indexcrop,", "rounded-corners,", "info", "average-hue", "/", ",",
-        "auto-orient,", "interlace,", "4294967296", "-1", "%2C", "dGVzdA",
+        "image/",
+        "resize,",
+        "w_",
+        "crop,",
+        "x_",
+        "g_se",
+        "circle,r_",
+        "rotate,",
+        "format,",
+        "quality,q_",
+        "|sys/saveas,o_",
+        "style/",
+        "indexcrop,",
+        "rounded-corners,",
+        "info",
+        "average-hue",
+        "/",
+        ",",
+        "auto-orient,",
+        "interlace,",
+        "4294967296",
+        "-1",
+        "%2C",
+        "dGVzdA",
     ];
     let st = styles();
     let l = Limits::default();

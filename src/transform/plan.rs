@@ -90,11 +90,8 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
     let resizing = p.ops.iter().any(|op| matches!(op, Op::Resize(_)));
     check_source(src, limits, resizing)?;
     let orientation = if p.auto_orient { src.orientation } else { 1 };
-    let (w, h) = if auto_orient::swaps_axes(orientation) {
-        (src.height, src.width)
-    } else {
-        (src.width, src.height)
-    };
+    let (w, h) =
+        if auto_orient::swaps_axes(orientation) { (src.height, src.width) } else { (src.width, src.height) };
     let mut ctx = PlanCtx { w, h, src, limits, force_static: false };
     let mut steps = Vec::new();
     for op in &p.ops {
@@ -121,8 +118,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             "Maximum width and height allowed is 16383 pixels for converting webp",
         ));
     }
-    let animated =
-        src.frames > 1 && !ctx.force_static && matches!(format, Format::Gif | Format::Webp);
+    let animated = src.frames > 1 && !ctx.force_static && matches!(format, Format::Gif | Format::Webp);
     let frames = if animated { src.frames as u64 } else { 1 };
     let jpeg_scale_denom = match (src.format, steps.first()) {
         (Format::Jpeg, Some(Step::Resize(r))) => dct_denom(src, orientation, r.w, r.h),
@@ -214,6 +210,9 @@ pub mod tests {
         assert!(check_source(&gif, &l, false).is_ok());
         let mut big = source(Format::Png, 10, 10);
         big.file_size = l.max_src_bytes + 1;
-        assert_eq!(check_source(&big, &l, false).unwrap_err().code, crate::transform::error::Code::ImageTooLarge);
+        assert_eq!(
+            check_source(&big, &l, false).unwrap_err().code,
+            crate::transform::error::Code::ImageTooLarge
+        );
     }
 }

@@ -48,13 +48,18 @@ mod tests {
     #[test]
     fn transparent_pixels_do_not_darken_edges() {
         // Left half opaque red, right half fully transparent black.
-        let img = RgbaImage::from_fn(40, 10, |x, _| {
-            if x < 20 {
-                Rgba([255, 0, 0, 255])
-            } else {
-                Rgba([0, 0, 0, 0])
-            }
-        });
+        let img =
+            RgbaImage::from_fn(
+                40,
+                10,
+                |x, _| {
+                    if x < 20 {
+                        Rgba([255, 0, 0, 255])
+                    } else {
+                        Rgba([0, 0, 0, 0])
+                    }
+                },
+            );
         let out = resample(&DynamicImage::ImageRgba8(img), 10, 10).unwrap().to_rgba8();
         for p in out.pixels().filter(|p| p.0[3] > 16) {
             assert!(p.0[0] > 200, "red channel darkened: {:?}", p.0);

@@ -5,6 +5,7 @@
 
 pub mod decode;
 pub mod encode;
+mod fax;
 pub mod jpeg_quality;
 pub mod probe;
 mod scan;

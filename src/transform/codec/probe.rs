@@ -1,11 +1,178 @@
-//! TEMP stub
+//! Reads what an image declares about itself (format, stored size, frame count, orientation,
+//! alpha, JPEG quality) from its headers alone, so limits are checked before any pixel is
+//! decoded. Nothing here allocates in proportion to the declared size.
+
+use std::io::Cursor;
+
+use super::jpeg_quality;
+use super::scan::{exif_tiff, jpeg_segments, scan_gif, scan_webp, tiff_orientation};
 use crate::transform::error::{Error, Result};
 use crate::transform::format::Format;
-#[derive(Debug, Clone)]
-pub struct SourceInfo { pub format: Format, pub width: u32, pub height: u32, pub frames: u32, pub orientation: u8, pub jpeg_quality: Option<u8>, pub file_size: u64, pub has_alpha: bool }
-pub fn probe(bytes: &[u8]) -> Result<SourceInfo> {
-    let r = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|_| Error::unsupported_source("x"))?;
-    let f = match r.format() { Some(image::ImageFormat::Jpeg) => Format::Jpeg, Some(image::ImageFormat::Png) => Format::Png, Some(image::ImageFormat::Gif) => Format::Gif, _ => return Err(Error::unsupported_source("x")) };
-    let (w, h) = r.into_dimensions().map_err(|_| Error::unsupported_source("x"))?;
-    Ok(SourceInfo { format: f, width: w, height: h, frames: 1, orientation: 1, jpeg_quality: if f == Format::Jpeg { Some(82) } else { None }, file_size: bytes.len() as u64, has_alpha: false })
+
+/// What the header of a source image says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Sniffed from the magic bytes, never from names.
+    pub format: Format,
+    /// Stored width (before EXIF orientation). GIF: the largest of the logical screen and every
+    /// frame's right edge.
+    pub width: u32,
+    /// Stored height (before EXIF orientation). GIF: as `width`, with bottom edges.
+    pub height: u32,
+    /// GIF: image descriptors; animated WebP: ANMF chunks; otherwise 1.
+    pub frames: u32,
+    /// EXIF Orientation 1..=8; 1 when absent or invalid.
+    pub orientation: u8,
+    /// Estimated IJG quality of a JPEG; `None` for other formats.
+    pub jpeg_quality: Option<u8>,
+    pub file_size: u64,
+    /// Best effort from the header; always false for JPEG.
+    pub has_alpha: bool,
 }
+
+/// Recognises the format from the first bytes.
+pub(crate) fn sniff(b: &[u8]) -> Option<Format> {
+    Some(if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Format::Jpeg
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Format::Png
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Format::Gif
+    } else if b.len() >= 12 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP" {
+        Format::Webp
+    } else if b.starts_with(b"BM") {
+        Format::Bmp
+    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        Format::Tiff
+    } else {
+        return None;
+    })
+}
+
+/// Reads the header of `bytes`. Unknown or undecodable headers are
+/// [`Error::unsupported_source`].
+pub fn probe(bytes: &[u8]) -> Result<SourceInfo> {
+    let format = sniff(bytes).ok_or_else(|| Error::unsupported_source("unsupported image format"))?;
+    let mut info = SourceInfo {
+        format,
+        width: 0,
+        height: 0,
+        frames: 1,
+        orientation: 1,
+        jpeg_quality: None,
+        file_size: bytes.len() as u64,
+        has_alpha: false,
+    };
+    match format {
+        Format::Jpeg => probe_jpeg(bytes, &mut info)?,
+        Format::Png => probe_png(bytes, &mut info)?,
+        Format::Gif => {
+            let s = scan_gif(bytes).ok_or_else(|| Error::unsupported_source("invalid GIF"))?;
+            (info.width, info.height, info.frames) = (s.width, s.height, s.frames);
+            info.has_alpha = s.has_transparency;
+        }
+        Format::Webp => {
+            let s = scan_webp(bytes).ok_or_else(|| Error::unsupported_source("invalid WebP"))?;
+            (info.width, info.height, info.frames) = (s.width, s.height, s.frames);
+            info.has_alpha = s.has_alpha;
+            info.orientation = s.exif.map_or(1, |e| tiff_orientation(exif_tiff(e)));
+        }
+        Format::Bmp | Format::Tiff => probe_with_image_crate(bytes, &mut info)?,
+    }
+    if info.width == 0 || info.height == 0 {
+        return Err(Error::unsupported_source("image has no pixels"));
+    }
+    Ok(info)
+}
+
+/// Walks the JPEG markers up to SOS: SOFn for the size, APP1 Exif for the orientation.
+fn probe_jpeg(b: &[u8], info: &mut SourceInfo) -> Result<()> {
+    let mut sof = None;
+    let mut reached_sos = false;
+    for (marker, p) in jpeg_segments(b) {
+        match marker {
+            // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if let (Some(&[h0, h1]), Some(&[w0, w1])) = (p.get(1..3), p.get(3..5)) {
+                    sof = Some((u16::from_be_bytes([w0, w1]), u16::from_be_bytes([h0, h1])));
+                }
+            }
+            0xE1 if info.orientation == 1 && p.starts_with(b"Exif\0\0") => {
+                info.orientation = tiff_orientation(exif_tiff(p));
+            }
+            0xDA => reached_sos = true,
+            _ => {}
+        }
+    }
+    // A header without a frame or without a scan cannot be decoded.
+    let (w, h) = match sof {
+        Some(s) if reached_sos => s,
+        _ => return Err(Error::unsupported_source("invalid JPEG header")),
+    };
+    (info.width, info.height) = (u32::from(w), u32::from(h));
+    info.jpeg_quality = jpeg_quality::estimate(b);
+    Ok(())
+}
+
+/// IHDR for size and colour type, then a chunk walk (length jumps only) for tRNS and eXIf.
+fn probe_png(b: &[u8], info: &mut SourceInfo) -> Result<()> {
+    let bad = || Error::unsupported_source("invalid PNG header");
+    let be32 = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    };
+    if b.get(12..16) != Some(b"IHDR") {
+        return Err(bad());
+    }
+    info.width = be32(16).ok_or_else(bad)?;
+    info.height = be32(20).ok_or_else(bad)?;
+    let colour_type = *b.get(25).ok_or_else(bad)?;
+    // Colour types 4 (grey+alpha) and 6 (RGBA) carry alpha; tRNS adds it to the others.
+    info.has_alpha = matches!(colour_type, 4 | 6);
+    let mut pos = 8usize;
+    while let (Some(len), Some(kind)) = (be32(pos), b.get(pos + 4..pos + 8)) {
+        let start = pos + 8;
+        let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)) else {
+            break;
+        };
+        match kind {
+            b"tRNS" => info.has_alpha = true,
+            b"eXIf" => {
+                if let Some(p) = b.get(start..end) {
+                    info.orientation = tiff_orientation(exif_tiff(p));
+                }
+            }
+            b"IEND" => break,
+            _ => {}
+        }
+        // Payload, then the 4-byte CRC.
+        let Some(next) = end.checked_add(4) else {
+            break;
+        };
+        pos = next;
+    }
+    Ok(())
+}
+
+/// BMP and TIFF: the image crate reads only the header (and the BMP palette) here.
+fn probe_with_image_crate(b: &[u8], info: &mut SourceInfo) -> Result<()> {
+    use image::ImageDecoder;
+    let fmt = match info.format {
+        Format::Bmp => image::ImageFormat::Bmp,
+        _ => image::ImageFormat::Tiff,
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(b), fmt);
+    // Declared sizes are checked by the caller's limits; the header read itself is small.
+    reader.no_limits();
+    let decoder = reader
+        .into_decoder()
+        .map_err(|_| Error::unsupported_source(format!("invalid {} header", info.format)))?;
+    (info.width, info.height) = decoder.dimensions();
+    info.has_alpha = decoder.color_type().has_alpha();
+    if info.format == Format::Tiff {
+        info.orientation = tiff_orientation(b);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn start_outside_is_bad_request() {
         let e = dims(400, 267, "x_500,y_10").unwrap_err();
-        assert_eq!((e.code, e.message.as_ref()), (Code::BadRequest, "Advance cut's position is out of image."));
+        assert_eq!(
+            (e.code, e.message.as_ref()),
+            (Code::BadRequest, "Advance cut's position is out of image.")
+        );
         assert!(dims(400, 267, "y_267").is_err());
         assert!(dims(400, 267, "x_399,y_266").is_ok());
     }

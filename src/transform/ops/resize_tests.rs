@@ -126,7 +126,10 @@ fn limit_and_enlargement_rules() {
     let mut ctx = PlanCtx { w: 500, h: 300, src: &src, limits: &limits, force_static: false };
     assert_eq!(plan(&parse(&split("w_1000,limit_0")).unwrap(), &mut ctx).unwrap(), None);
     assert_eq!((ctx.w, ctx.h), (500, 300));
-    assert_eq!(plan(&parse(&split("p_50")).unwrap(), &mut ctx).unwrap().map(|s| (s.w, s.h)), Some((250, 150)));
+    assert_eq!(
+        plan(&parse(&split("p_50")).unwrap(), &mut ctx).unwrap().map(|s| (s.w, s.h)),
+        Some((250, 150))
+    );
     assert!(ctx.force_static, "p makes an animated GIF static");
 }
 

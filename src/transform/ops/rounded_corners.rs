@@ -18,9 +18,7 @@ pub fn parse(ps: &[Param<'_>]) -> Result<RoundedSpec> {
     let mut r = None;
     for p in ps {
         match *p {
-            Param::Kv("r", v) => {
-                r = Some(params::int_in(v, 1, 4096, None, "rounded-corners r")? as u32)
-            }
+            Param::Kv("r", v) => r = Some(params::int_in(v, 1, 4096, None, "rounded-corners r")? as u32),
             ref other => return Err(params::unknown("rounded-corners", other)),
         }
     }
@@ -40,8 +38,20 @@ pub fn apply(r: u32, img: DynamicImage) -> DynamicImage {
     let rf = r as f32;
     mask::apply(img, |x, y| {
         // Distance from the nearest corner's circle centre, only inside the corner squares.
-        let cx = if x < r { Some(rf - 0.5) } else if x >= w - r { Some((w - r) as f32 - 0.5) } else { None };
-        let cy = if y < r { Some(rf - 0.5) } else if y >= h - r { Some((h - r) as f32 - 0.5) } else { None };
+        let cx = if x < r {
+            Some(rf - 0.5)
+        } else if x >= w - r {
+            Some((w - r) as f32 - 0.5)
+        } else {
+            None
+        };
+        let cy = if y < r {
+            Some(rf - 0.5)
+        } else if y >= h - r {
+            Some((h - r) as f32 - 0.5)
+        } else {
+            None
+        };
         match (cx, cy) {
             (Some(cx), Some(cy)) => {
                 let (dx, dy) = (x as f32 - cx, y as f32 - cy);

@@ -1,0 +1,21 @@
+# Sourced by scripts/run and scripts/test: installs the system packages the build needs when
+# they are missing, so both commands work on a fresh Debian machine with only Rust installed.
+#   cmake, nasm   libjpeg-turbo (vendored by the turbojpeg crate) is built with CMake + NASM
+#   pkg-config    probed by some -sys build scripts
+
+ensure_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing system packages: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() {
+    ensure_packages cmake nasm pkg-config
+}

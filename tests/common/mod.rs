@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests: corpus paths and running a process string.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use imgedge::transform::{self, Limits, NoStyles, Rendered, Result};
+
+/// A file of the shared corpus (`../shared/corpus/<rel>` beside the project).
+pub fn corpus(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel)
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(corpus(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// All files of a corpus folder, sorted.
+pub fn folder(rel: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Parses and runs `process` on `src` with default limits.
+pub fn run(src: &[u8], process: &str) -> Result<Rendered> {
+    let limits = Limits::default();
+    let pipeline = transform::parse(process, &NoStyles, &limits)?;
+    transform::run(src, &pipeline, &limits)
+}
+
+/// Runs and decodes the image result.
+pub fn run_image(src: &[u8], process: &str) -> image::DynamicImage {
+    let out = run(src, process).unwrap_or_else(|e| panic!("{process}: {e}"));
+    image::load_from_memory(&out.body).unwrap_or_else(|e| panic!("{process}: output does not decode: {e}"))
+}
+
+/// Runs and returns the decoded output's size.
+pub fn dims(src: &[u8], process: &str) -> (u32, u32) {
+    let img = run_image(src, process);
+    (img.width(), img.height())
+}
+
+/// A JPEG of the given size (a smooth gradient), encoded by the image crate.
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}

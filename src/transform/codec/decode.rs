@@ -107,11 +107,22 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Image> {
         format: PixelFormat::RGB,
     };
     // tj3Decompress8 returns -1 on warnings too ("Premature end of JPEG file", corrupt data),
-    // so a truncated or damaged file is an error rather than a grey-padded picture.
-    d.decompress(bytes, out).map_err(bad)?;
+    // so a truncated or damaged file is an error rather than a grey-padded picture. The one
+    // exception is a warning that loses no pixel and is common in files cameras and editors
+    // write: stray bytes before a marker (typically before the final EOI).
+    match d.decompress(bytes, out) {
+        Ok(()) => {}
+        Err(turbojpeg::Error::TurboJpegError(msg)) if is_harmless_warning(&msg) => {}
+        Err(e) => return Err(bad(e)),
+    }
     let (w, h) = (u32::try_from(w).map_err(bad_size)?, u32::try_from(h).map_err(bad_size)?);
     let buf = RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::internal("JPEG buffer size"))?;
     Ok(Image::still(DynamicImage::ImageRgb8(buf)))
+}
+
+/// libjpeg warnings after which the decoded picture is complete and correct.
+fn is_harmless_warning(msg: &str) -> bool {
+    msg.contains("extraneous bytes before marker") || msg.contains("unknown JFIF revision")
 }
 
 fn bad_size<E>(_: E) -> Error {

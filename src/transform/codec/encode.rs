@@ -23,9 +23,9 @@ pub struct EncodeSettings {
 /// libwebp's own limit on either side.
 const WEBP_MAX_SIDE: u32 = 16_383;
 
-/// libwebp effort (0 fastest .. 6 smallest), libwebp's and cwebp's default. Measured (see
-/// `codec_tradeoffs` in the tests): method 3 is no faster, method 2 is 2-3× faster but 3-17%
-/// larger at the same quality, method 6 is ~2× slower for 1-3% less.
+/// libwebp effort (0 fastest .. 6 smallest), libwebp's and cwebp's default. Measured when the
+/// codecs were chosen: method 3 is no faster, method 2 is 2-3× faster but 3-17% larger at the
+/// same quality, method 6 is ~2× slower for 1-3% less (`cargo bench --bench codecs` times it).
 const WEBP_METHOD: i32 = 4;
 
 /// NeuQuant sampling factor for GIF palettes (1 best .. 30 fastest); 10 is the gif crate's
@@ -72,8 +72,7 @@ fn write_with(enc: impl ImageEncoder, px: &DynamicImage) -> Result<()> {
     res.map_err(internal("image encoder failed"))
 }
 
-/// PNG at deflate level 2 with adaptive filtering. Measured (`codec_tradeoffs` in the tests) on
-/// the 400×267 example photo: level 2 takes 5.7 ms for 169 KB, `Default` 27 ms for 162 KB,
+/// PNG at deflate level 2 with adaptive filtering. Measured on the 400×267 example photo: level 2 takes 5.7 ms for 169 KB, `Default` 27 ms for 162 KB,
 /// `Fast` 1.8 ms for 176 KB; but on graphics `Fast` is up to 1.8× larger (blackbug.png: 94 KB
 /// against 53 KB at level 2 and 51 KB at `Default`), so level 2 is the balance.
 fn encode_png(px: &DynamicImage) -> Result<Vec<u8>> {

@@ -220,40 +220,16 @@ fn damaged_inputs_never_panic() {
     }
 }
 
-/// Timings; run with `cargo test --lib decode_timings -- --ignored --nocapture`.
 #[test]
-#[ignore]
-fn decode_timings() {
-    use std::time::Instant;
-    for name in
-        ["photos/phone12mp.jpg", "photos/phone12mp-progressive.jpg", "formats/gamma_dalai_lama_gray.jpg"]
-    {
-        let b = corpus(name);
-        let info = probe(&b).unwrap();
-        for denom in [1u8, 2, 4, 8] {
-            let t = Instant::now();
-            let img = decode(&b, &info, &DecodeOptions { jpeg_scale_denom: denom, ..opts() }).unwrap();
-            println!("{name} 1/{denom}: {}x{} in {:?}", img.width(), img.height(), t.elapsed());
-        }
-    }
-    let b = corpus("formats/gamma_dalai_lama_gray.jpg");
-    let t = Instant::now();
-    for _ in 0..20 {
-        turbojpeg::decompress(&b, turbojpeg::PixelFormat::RGB).unwrap();
-    }
-    println!("gray jpeg -> RGB: {:?}", t.elapsed() / 20);
-    let t = Instant::now();
-    for _ in 0..20 {
-        let g = turbojpeg::decompress(&b, turbojpeg::PixelFormat::GRAY).unwrap();
-        let img = image::GrayImage::from_raw(g.width as u32, g.height as u32, g.pixels).unwrap();
-        let _ = DynamicImage::ImageLuma8(img).to_rgb8();
-    }
-    println!("gray jpeg -> GRAY -> RGB: {:?}", t.elapsed() / 20);
-    for name in ["oss/example.gif", "formats/rotating-squares.gif", "formats/4.webp", "formats/blackbug.png"]
-    {
-        let b = corpus(name);
-        let t = Instant::now();
-        let img = dec(&b, &opts()).unwrap();
-        println!("{name}: {} frames in {:?}", img.frames.len(), t.elapsed());
-    }
+fn stray_bytes_before_a_marker_are_tolerated_but_truncation_is_not() {
+    let ex = corpus("oss/example.jpg");
+    assert_eq!(&ex[ex.len() - 2..], &[0xFF, 0xD9]);
+    let mut stray = ex[..ex.len() - 2].to_vec();
+    stray.extend_from_slice(&[0x00, 0x11, 0x22, 0xFF, 0xD9]);
+    let info = probe(&stray).unwrap();
+    let clean = decode(&ex, &info, &opts()).unwrap();
+    let img = decode(&stray, &info, &opts()).expect("extraneous bytes are only a warning");
+    assert_eq!(img.frames[0].pixels.to_rgb8(), clean.frames[0].pixels.to_rgb8());
+    let cut = &ex[..ex.len() * 2 / 3];
+    assert!(decode(cut, &probe(cut).unwrap(), &opts()).is_err());
 }

@@ -135,31 +135,3 @@ fn fuzz_truncations_and_bit_flips() {
         let _ = probe(&junk);
     }
 }
-
-/// Timings; run with `cargo test --lib probe_timings -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn probe_timings() {
-    use std::time::Instant;
-    // ~20 MB GIF with 100 000 frames of 1×1, each with a 190-byte data sub-block.
-    let mut g = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
-    for _ in 0..100_000 {
-        g.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 190]);
-        g.extend_from_slice(&[0u8; 190]);
-        g.push(0);
-    }
-    g.push(0x3B);
-    let t = Instant::now();
-    let i = probe(&g).unwrap();
-    println!("GIF {} MB, {} frames: {:?}", g.len() >> 20, i.frames, t.elapsed());
-    for name in
-        ["bad/giant-image.jpg", "bad/65536-uint32-limit.png", "photos/phone12mp.jpg", "formats/G31D.TIF"]
-    {
-        let b = corpus(name);
-        let t = Instant::now();
-        for _ in 0..100 {
-            probe(&b).unwrap();
-        }
-        println!("{name}: {:?}/probe", t.elapsed() / 100);
-    }
-}

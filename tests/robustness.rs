@@ -1,0 +1,164 @@
+//! Hostile input: decompression bombs are refused from the header without large allocations
+//! (measured by a counting global allocator), and random pipelines on real images never panic.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use common::{read, run};
+use imgedge::transform::Code;
+
+/// Tracks the live and the peak heap bytes of the whole test process.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Allocation measurements must not overlap other tests' work.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Peak heap growth while `f` runs.
+fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed).saturating_sub(before))
+}
+
+#[test]
+fn bombs_are_refused_from_the_header() {
+    let _g = SERIAL.lock().unwrap();
+    // The meter works: a real 2000×2000 decode does show up (12 MB of RGB at least).
+    let real = common::jpeg(2000, 2000);
+    let (res, grew) = peak_growth(|| run(&real, "image/format,bmp"));
+    assert!(res.is_ok() && grew > 12_000_000, "meter saw only {grew} bytes");
+    for (file, process) in [
+        ("bad/giant-image.jpg", "image/resize,w_100"),
+        ("bad/giant-image.jpg", "image/format,png"),
+        ("bad/65536-uint32-limit.png", "image/resize,w_100"),
+        ("bad/65536-uint32-limit.png", "image/average-hue"),
+    ] {
+        let src = read(file);
+        let (res, grew) = peak_growth(|| run(&src, process));
+        let e = res.expect_err(file);
+        assert_eq!(e.code, Code::ImageTooLarge, "{file} {process}");
+        // A 20000×14000 raster alone would be 840 MB; the refusal must cost next to nothing.
+        assert!(grew < 4 << 20, "{file} {process}: heap grew by {grew} bytes");
+    }
+}
+
+#[test]
+fn frame_bombs_are_refused_while_scanning() {
+    let _g = SERIAL.lock().unwrap();
+    // 1000×1000 screen, 300 frames: 300 M pixels > 250 M, in a file of a few hundred KB.
+    let mut gif = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut gif, 1000, 1000, &[0, 0, 0, 255, 255, 255]).unwrap();
+        for _ in 0..300 {
+            let f = gif::Frame { width: 1, height: 1, buffer: vec![0].into(), ..Default::default() };
+            enc.write_frame(&f).unwrap();
+        }
+    }
+    let (res, grew) = peak_growth(|| run(&gif, "image/resize,w_100"));
+    assert_eq!(res.unwrap_err().code, Code::ImageTooLarge);
+    assert!(grew < 4 << 20, "heap grew by {grew} bytes");
+}
+
+#[test]
+fn output_bombs_are_refused_before_allocating() {
+    let _g = SERIAL.lock().unwrap();
+    let src = common::jpeg(100, 100);
+    for p in [
+        "image/resize,w_16384,h_16384,m_fixed,limit_0",
+        "image/resize,p_1000/resize,p_1000",
+        "image/resize,m_pad,w_16384,h_16384,limit_0",
+        "image/resize,w_16384,limit_0/rotate,45",
+    ] {
+        let (res, grew) = peak_growth(|| run(&src, p));
+        assert_eq!(res.expect_err(p).code, Code::ImageTooLarge, "{p}");
+        assert!(grew < 4 << 20, "{p}: heap grew by {grew} bytes");
+    }
+}
+
+#[test]
+fn random_pipelines_on_real_images_never_panic() {
+    let sources =
+        [read("oss/example.jpg"), read("oss/example.gif"), read("oss/aws_logo.png"), read("oss/f.jpg")];
+    let actions = [
+        "resize,w_#",
+        "resize,h_#,m_fill",
+        "resize,l_#,s_#,m_pad",
+        "resize,p_#",
+        "resize,w_#,h_#,m_fixed,limit_0",
+        "crop,x_#,y_#,w_#,h_#,g_se",
+        "crop,w_#,g_center",
+        "circle,r_#",
+        "indexcrop,x_#,i_#",
+        "indexcrop,y_#,i_#",
+        "rounded-corners,r_#",
+        "rotate,#",
+        "auto-orient,0",
+        "format,png",
+        "format,webp",
+        "format,gif",
+        "format,jpg",
+        "quality,q_#",
+        "quality,Q_#",
+        "interlace,1",
+        "format,bmp",
+        "format,tiff",
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for i in 0..300 {
+        let n = 1 + next() % 4;
+        let mut parts = Vec::new();
+        for _ in 0..n {
+            let a = actions[(next() % actions.len() as u64) as usize];
+            let mut s = String::new();
+            for piece in a.split('#') {
+                if !s.is_empty() || a.starts_with('#') {
+                    // Numbers around the interesting edges: 0, 1, small, image-sized, huge.
+                    let v = [0, 1, 2, 3, 50, 99, 100, 133, 266, 267, 399, 400, 500, 1000, 4096, 16384, 99999];
+                    s.push_str(&v[(next() % v.len() as u64) as usize].to_string());
+                }
+                s.push_str(piece);
+            }
+            parts.push(s);
+        }
+        let process = format!("image/{}", parts.join("/"));
+        let src = &sources[i % sources.len()];
+        match run(src, &process) {
+            Ok(out) => {
+                if out.content_type.starts_with("image/") {
+                    image::load_from_memory(&out.body).unwrap_or_else(|e| panic!("{process}: {e}"));
+                }
+            }
+            Err(e) => assert_ne!(e.code, Code::InternalError, "{process}: {e}"),
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! resample, and the whole `resize,w_400` pipeline (probe → plan → decode → resize → encode).
 //!
 //!     cargo bench --bench core                 # all
-//!     cargo bench --bench core -- pipeline     # one group
+//!     cargo bench --bench core -- pipeline     # one group (decode, resample, pipeline,
+//!                                              # watermark, effects)
 //!
 //! Compare with libjpeg-turbo's own decoder: `scripts/bench-djpeg` times `djpeg -scale 1/4`
 //! and `1/8` on the same files. Results are recorded in docs/benchmarks.md.
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use imgedge::transform::codec::{self, DecodeOptions};
-use imgedge::transform::{self, resample, Limits, NoStyles};
+use imgedge::transform::{self, resample, Env, Limits, NoStyles};
 
 const PHOTOS: [&str; 2] = ["phone12mp.jpg", "photo6mp.jpg"];
 
@@ -58,14 +59,68 @@ fn resize(c: &mut Criterion) {
 fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     let limits = Limits::default();
+    let env = Env::new(&limits);
     for process in ["image/resize,w_400", "image/resize,w_400/format,webp"] {
         let pl = transform::parse(process, &NoStyles, &limits).unwrap();
         for name in PHOTOS {
             let src = photo(name);
             g.bench_function(format!("{name} {process}"), |b| {
-                b.iter(|| transform::run(black_box(&src), &pl, &limits).unwrap())
+                b.iter(|| transform::run(black_box(&src), &pl, &env).unwrap())
             });
         }
+    }
+    g.finish();
+}
+
+fn watermark(c: &mut Criterion) {
+    let mut g = c.benchmark_group("watermark");
+    let limits = Limits::default();
+    let oss = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/oss");
+    let objects = transform::DirObjects::new(&oss).unwrap();
+    let env = Env { limits: &limits, objects: &objects, fonts: transform::text::Fonts::system() };
+    let b64 = |s: &str| transform::b64::encode(s.as_bytes());
+    let src = photo("flowers1080p.jpg");
+    let cases = [
+        (
+            "text",
+            format!("image/watermark,text_{},size_40,color_FFFFFF,shadow_50", b64("阿里云 imgedge 水印")),
+        ),
+        (
+            "text rotate_30 fill_1",
+            format!("image/watermark,text_{},size_40,rotate_30,fill_1,padx_40,pady_40", b64("阿里云")),
+        ),
+        ("image", format!("image/watermark,image_{},t_80", b64("aws_logo.png"))),
+        (
+            "image P_30",
+            format!("image/watermark,image_{}", b64("aws_logo.png?x-oss-process=image/resize,P_30")),
+        ),
+        ("none (decode + encode only)", "image/quality,Q_90".to_string()),
+    ];
+    for (name, process) in cases {
+        let pl = transform::parse(&process, &NoStyles, &limits).unwrap();
+        g.bench_function(format!("flowers1080p.jpg {name}"), |b| {
+            b.iter(|| transform::run(black_box(&src), &pl, &env).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn effects(c: &mut Criterion) {
+    let mut g = c.benchmark_group("effects");
+    let limits = Limits::default();
+    let env = Env::new(&limits);
+    let src = photo("flowers1080p.jpg");
+    for process in [
+        "image/blur,r_3,s_2",
+        "image/blur,r_50,s_50",
+        "image/bright,50",
+        "image/contrast,50",
+        "image/sharpen,100",
+    ] {
+        let pl = transform::parse(process, &NoStyles, &limits).unwrap();
+        g.bench_function(format!("flowers1080p.jpg {process}"), |b| {
+            b.iter(|| transform::run(black_box(&src), &pl, &env).unwrap())
+        });
     }
     g.finish();
 }
@@ -74,6 +129,6 @@ criterion_group! {
     name = benches;
     // Two cores: short, repeatable runs rather than long ones.
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = decode, resize, pipeline
+    targets = decode, resize, pipeline, watermark, effects
 }
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 # they are missing, so both commands work on a fresh Debian machine with only Rust installed.
 #   cmake, nasm   libjpeg-turbo (vendored by the turbojpeg crate) is built with CMake + NASM
 #   pkg-config    probed by some -sys build scripts
+#   fonts-*       the fonts OSS text watermarks name (wqy-zenhei, ...), mapped in src/transform/text.rs
 
 ensure_packages() {
     local missing=()
@@ -18,4 +19,8 @@ ensure_packages() {
 
 ensure_build_deps() {
     ensure_packages cmake nasm pkg-config
+}
+
+ensure_runtime_deps() {
+    ensure_packages fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-ukai fonts-arphic-uming
 }

@@ -2,13 +2,14 @@
 //! same core the proxy uses; errors print OSS's Code, EC and message and exit non-zero.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::transform::{self, Error, Limits};
+use crate::transform::env;
+use crate::transform::text::Fonts;
+use crate::transform::{self, DirObjects, Env, Error, Limits};
 
 /// imgedge: an image edge proxy that speaks Alibaba Cloud OSS's x-oss-process dialect.
 #[derive(Debug, Parser)]
@@ -40,6 +41,10 @@ pub enum Command {
         /// Define a style usable as style/NAME, e.g. --style thumb=image/resize,w_100.
         #[arg(long = "style", value_name = "NAME=CONTENT")]
         styles: Vec<String>,
+        /// The bucket: the directory watermark image keys resolve in (never outside it).
+        /// Default: the input's directory.
+        #[arg(long, value_name = "DIR")]
+        bucket: Option<PathBuf>,
     },
 }
 
@@ -47,8 +52,8 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Process { input, process, output, styles } => {
-            match process_file(&input, &process, &output, &styles) {
+        Command::Process { input, process, output, styles, bucket } => {
+            match process_file(&input, &process, &output, &styles, bucket.as_deref()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(Failure::Oss(e)) => {
                     eprintln!("Code: {}", e.code);
@@ -76,7 +81,13 @@ impl From<Error> for Failure {
     }
 }
 
-fn process_file(input: &PathBuf, process: &str, output: &PathBuf, styles: &[String]) -> Result<(), Failure> {
+fn process_file(
+    input: &Path,
+    process: &str,
+    output: &Path,
+    styles: &[String],
+    bucket: Option<&Path>,
+) -> Result<(), Failure> {
     let limits = Limits::default();
     let mut table = HashMap::new();
     for s in styles {
@@ -89,7 +100,15 @@ fn process_file(input: &PathBuf, process: &str, output: &PathBuf, styles: &[Stri
         return Err(Error::invalid(None, "sys/saveas needs a bucket: use POST against the proxy").into());
     }
     let src = read_bounded(input, limits.max_src_bytes)?;
-    let rendered = transform::run(&src, &pipeline, &limits)?;
+    let dir = match bucket {
+        Some(b) => b.to_path_buf(),
+        None => input.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let objects =
+        DirObjects::new(&dir).map_err(|e| Failure::Io(format!("--bucket {}: {e}", dir.display())))?;
+    let env = Env { limits: &limits, objects: &objects, fonts: Fonts::system() };
+    let rendered = transform::run(&src, &pipeline, &env)?;
     let written = if output.as_os_str() == "-" {
         use std::io::Write;
         std::io::stdout().write_all(&rendered.body)
@@ -100,13 +119,11 @@ fn process_file(input: &PathBuf, process: &str, output: &PathBuf, styles: &[Stri
 }
 
 /// Reads at most `max` bytes; a larger file is refused without reading it all.
-fn read_bounded(path: &PathBuf, max: u64) -> Result<Vec<u8>, Failure> {
-    let io = |e: std::io::Error| Failure::Io(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut buf = Vec::new();
-    file.take(max + 1).read_to_end(&mut buf).map_err(io)?;
-    if buf.len() as u64 > max {
-        return Err(Error::too_large(None, "source image exceeds the size limit").into());
-    }
-    Ok(buf)
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
+    env::read_bounded(path, max).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => {
+            Error::too_large(None, "source image exceeds the size limit").into()
+        }
+        _ => Failure::Io(format!("{}: {e}", path.display())),
+    })
 }

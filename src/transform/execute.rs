@@ -4,14 +4,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::codec::{self, DecodeOptions};
+use super::codec::{self, DecodeOptions, SourceInfo};
+use super::env::Env;
 use super::error::{Error, Result};
 use super::format::Format;
-use super::limits::Limits;
 use super::ops;
-use super::plan::{self, Step};
+use super::plan::{self, Plan, Step};
 use super::raster::Image;
-use super::spec::{Output, Pipeline};
+use super::spec::{Op, Output, Pipeline};
 
 /// What a request produces.
 #[derive(Debug, Clone)]
@@ -24,12 +24,13 @@ pub struct Rendered {
 }
 
 /// Runs `pipeline` on `src`. Never panics: a panic inside a codec becomes `InternalError`.
-pub fn run(src: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Rendered> {
-    catch_unwind(AssertUnwindSafe(|| run_inner(src, pipeline, limits)))
+pub fn run(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
+    catch_unwind(AssertUnwindSafe(|| run_inner(src, pipeline, env)))
         .unwrap_or_else(|_| Err(Error::internal("the image could not be processed")))
 }
 
-fn run_inner(src: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Rendered> {
+fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
+    let limits = env.limits;
     if src.len() as u64 > limits.max_src_bytes {
         return Err(Error::too_large(None, "source image exceeds the size limit"));
     }
@@ -51,24 +52,40 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Rendere
             Ok(json(ops::average_hue::json(&img)))
         }
         Output::Image => {
-            let plan = plan::plan(pipeline, &info, limits)?;
-            let mut img = codec::decode(src, &info, &plan.decode)?;
-            if !plan.animated {
-                img.keep_first_frame();
-            }
-            if plan.orientation != 1 {
-                img.map_frames(|px| ops::auto_orient::apply(plan.orientation, px));
-            }
-            for step in &plan.steps {
-                apply(step, &mut img)?;
-            }
+            let (img, plan) = render_planned(src, &info, pipeline, env)?;
             let body = codec::encode(&img, &plan.encode)?;
             Ok(Rendered { body, content_type: plan.encode.format.mime(), format: Some(plan.encode.format) })
         }
     }
 }
 
-fn apply(step: &Step, img: &mut Image) -> Result<()> {
+/// Decodes and runs the pixel actions of `pipeline` (no encoding): also used for watermark
+/// images, whose preprocessing is a pipeline of its own.
+pub(crate) fn render(src: &[u8], info: &SourceInfo, pipeline: &Pipeline, env: &Env<'_>) -> Result<Image> {
+    render_planned(src, info, pipeline, env).map(|(img, _)| img)
+}
+
+fn render_planned(
+    src: &[u8],
+    info: &SourceInfo,
+    pipeline: &Pipeline,
+    env: &Env<'_>,
+) -> Result<(Image, Plan)> {
+    let plan = plan::plan(pipeline, info, env.limits)?;
+    let mut img = codec::decode(src, info, &plan.decode)?;
+    if !plan.animated {
+        img.keep_first_frame();
+    }
+    if plan.orientation != 1 {
+        img.map_frames(|px| ops::auto_orient::apply(plan.orientation, px));
+    }
+    for step in &plan.steps {
+        apply(step, &mut img, env)?;
+    }
+    Ok((img, plan))
+}
+
+fn apply(step: &Step, img: &mut Image, env: &Env<'_>) -> Result<()> {
     match step {
         Step::Resize(s) => img.try_map_frames(|px| ops::resize::apply(s, px)),
         Step::Crop(r) => {
@@ -85,6 +102,22 @@ fn apply(step: &Step, img: &mut Image) -> Result<()> {
         }
         Step::Rotate(r) => {
             img.map_frames(|px| ops::rotate::apply(r, px));
+            Ok(())
+        }
+        Step::Effect(op) => {
+            img.map_frames(|px| match op {
+                Op::Blur(s) => ops::blur::apply(s, px),
+                Op::Bright(v) => ops::bright::apply(v, px),
+                Op::Contrast(v) => ops::contrast::apply(v, px),
+                Op::Sharpen(v) => ops::sharpen::apply(v, px),
+                _ => px,
+            });
+            Ok(())
+        }
+        Step::Watermark(w) => {
+            // Rendered once, drawn on every frame.
+            let block = ops::watermark::build_block(w, env)?;
+            img.map_frames(|px| ops::watermark::draw(&block, &w.spec, px));
             Ok(())
         }
     }

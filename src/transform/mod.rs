@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod codec;
+pub mod env;
 pub mod error;
 pub mod execute;
 pub mod format;
@@ -18,7 +19,9 @@ pub mod plan;
 pub mod raster;
 pub mod resample;
 pub mod spec;
+pub mod text;
 
+pub use env::{DirObjects, Env, NoObjects, Objects};
 pub use error::{Code, Error, Result};
 pub use execute::{run, Rendered};
 pub use format::Format;

@@ -148,6 +148,11 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
             "indexcrop" => p.ops.push(Op::IndexCrop(ops::indexcrop::parse(&ps)?)),
             "rounded-corners" => p.ops.push(Op::RoundedCorners(ops::rounded_corners::parse(&ps)?)),
             "rotate" => p.ops.push(Op::Rotate(ops::rotate::parse(&ps)?)),
+            "watermark" => p.ops.push(Op::Watermark(ops::watermark::parse(&ps)?)),
+            "blur" => p.ops.push(Op::Blur(ops::blur::parse(&ps)?)),
+            "bright" => p.ops.push(Op::Bright(ops::bright::parse(&ps)?)),
+            "contrast" => p.ops.push(Op::Contrast(ops::contrast::parse(&ps)?)),
+            "sharpen" => p.ops.push(Op::Sharpen(ops::sharpen::parse(&ps)?)),
             "auto-orient" => p.auto_orient = ops::auto_orient::parse(&ps)?,
             "format" => p.format = Some(ops::format::parse(&ps)?),
             "quality" => p.quality = Some(ops::quality::parse(&ps)?),
@@ -167,6 +172,10 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
             }
             n => return Err(Error::invalid(None, format!("unknown action \"{}\"", params::clip(n)))),
         }
+    }
+    let images = p.ops.iter().filter(|op| matches!(op, Op::Watermark(w) if w.image.is_some())).count();
+    if images > ops::watermark::MAX_IMAGES {
+        return Err(Error::new(Code::WatermarkError, None, "at most 3 image watermarks per request"));
     }
     if let Some(q) = query {
         // info and average-hue describe the stored object and must stand alone.

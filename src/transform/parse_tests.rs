@@ -129,7 +129,7 @@ fn grammar_errors() {
         let e = p(s).expect_err(s);
         assert_eq!(e.code, Code::InvalidArgument, "{s}: {e}");
     }
-    assert_eq!(p("image/watermark,text_dGVzdA").unwrap_err().code, Code::NotImplemented);
+    assert_eq!(p("image/blindwatermark,content_dGVzdA").unwrap_err().code, Code::NotImplemented);
     assert_eq!(p("video/snapshot,t_1").unwrap_err().code, Code::NotImplemented);
     assert!(p(&format!("image/{}", vec!["rotate,90"; 65].join("/"))).is_err());
     assert!(p(&format!("image/{}", vec!["rotate,90"; 64].join("/"))).is_ok());

@@ -41,6 +41,9 @@ pub enum Step {
     Circle(ops::circle::CircleStep),
     Rounded(u32),
     Rotate(ops::rotate::RotateStep),
+    Watermark(ops::watermark::WatermarkStep),
+    /// Point and neighbourhood effects: size unchanged, every frame.
+    Effect(Op),
 }
 
 /// Everything needed to decode, execute and encode.
@@ -102,6 +105,8 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             Op::IndexCrop(s) => ops::indexcrop::plan(s, &mut ctx)?.map(Step::Crop),
             Op::RoundedCorners(s) => ops::rounded_corners::plan(s, &mut ctx)?.map(Step::Rounded),
             Op::Rotate(d) => ops::rotate::plan(*d, &mut ctx)?.map(Step::Rotate),
+            Op::Watermark(w) => ops::watermark::plan(w, &mut ctx)?.map(Step::Watermark),
+            Op::Blur(_) | Op::Bright(_) | Op::Contrast(_) | Op::Sharpen(_) => Some(Step::Effect(op.clone())),
         };
         ctx.check_size(ctx.w, ctx.h, "action")?;
         steps.extend(step);

@@ -6,12 +6,15 @@ use std::fmt;
 
 use super::b64;
 use super::format::Format;
+use super::ops::blur::{self, BlurSpec};
 use super::ops::circle::CircleSpec;
 use super::ops::crop::{self, CropSpec};
 use super::ops::indexcrop::{self, IndexCropSpec};
 use super::ops::quality::{self, Quality};
 use super::ops::resize::{self, ResizeSpec};
 use super::ops::rounded_corners::RoundedSpec;
+use super::ops::watermark::{self, WatermarkSpec};
+use super::ops::{bright, contrast, sharpen};
 
 /// One pixel action, in the order written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,6 +26,14 @@ pub enum Op {
     RoundedCorners(RoundedSpec),
     /// Clockwise degrees, 0..=360.
     Rotate(u32),
+    Watermark(WatermarkSpec),
+    Blur(BlurSpec),
+    /// −100..=100.
+    Bright(i32),
+    /// −100..=100.
+    Contrast(i32),
+    /// 50..=399.
+    Sharpen(i32),
 }
 
 /// What the request returns.
@@ -86,6 +97,11 @@ impl fmt::Display for Op {
             Op::IndexCrop(s) => f.write_str(&indexcrop::canonical(s)),
             Op::RoundedCorners(s) => write!(f, "rounded-corners,r_{}", s.r),
             Op::Rotate(d) => write!(f, "rotate,{d}"),
+            Op::Watermark(s) => f.write_str(&watermark::canonical(s)),
+            Op::Blur(s) => f.write_str(&blur::canonical(s)),
+            Op::Bright(v) => f.write_str(&bright::canonical(v)),
+            Op::Contrast(v) => f.write_str(&contrast::canonical(v)),
+            Op::Sharpen(v) => f.write_str(&sharpen::canonical(v)),
         }
     }
 }

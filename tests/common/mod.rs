@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use imgedge::transform::{self, Limits, NoStyles, Rendered, Result};
+use imgedge::transform::{self, Env, Limits, NoStyles, Rendered, Result};
 
 /// A file of the shared corpus (`../shared/corpus/<rel>` beside the project).
 pub fn corpus(rel: &str) -> PathBuf {
@@ -29,7 +29,7 @@ pub fn folder(rel: &str) -> Vec<PathBuf> {
 pub fn run(src: &[u8], process: &str) -> Result<Rendered> {
     let limits = Limits::default();
     let pipeline = transform::parse(process, &NoStyles, &limits)?;
-    transform::run(src, &pipeline, &limits)
+    transform::run(src, &pipeline, &Env::new(&limits))
 }
 
 /// Runs and decodes the image result.
@@ -50,4 +50,33 @@ pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
+}
+
+/// Runs `process` with `dir` as the bucket that watermark keys resolve in.
+pub fn run_in(dir: &std::path::Path, src: &[u8], process: &str) -> Result<Rendered> {
+    let limits = Limits::default();
+    let pipeline = transform::parse(process, &NoStyles, &limits)?;
+    let objects = transform::DirObjects::new(dir).expect("bucket dir");
+    let env = Env { limits: &limits, objects: &objects, fonts: transform::text::Fonts::system() };
+    transform::run(src, &pipeline, &env)
+}
+
+/// Encodes an image as PNG.
+pub fn png(img: &image::DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// URL-safe base64 without padding, as OSS documents for watermark parameters.
+pub fn b64(s: &str) -> String {
+    imgedge::transform::b64::encode(s.as_bytes())
+}
+
+/// A fresh empty directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("imgedge-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }

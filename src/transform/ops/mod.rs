@@ -3,7 +3,10 @@
 
 pub mod auto_orient;
 pub mod average_hue;
+pub mod blur;
+pub mod bright;
 pub mod circle;
+pub mod contrast;
 pub mod crop;
 pub mod format;
 pub mod indexcrop;
@@ -14,3 +17,5 @@ pub mod quality;
 pub mod resize;
 pub mod rotate;
 pub mod rounded_corners;
+pub mod sharpen;
+pub mod watermark;

@@ -24,7 +24,7 @@ pub fn parse(ps: &[Param<'_>]) -> Result<u32> {
 }
 
 /// Bounding box of a `w`×`h` image turned by `deg`, each side rounded half up.
-fn bounds(w: u32, h: u32, deg: u32) -> (u32, u32) {
+pub(crate) fn bounds(w: u32, h: u32, deg: u32) -> (u32, u32) {
     match deg {
         90 | 270 => (h, w),
         180 => (w, h),
@@ -62,7 +62,7 @@ pub fn apply(step: &RotateStep, img: DynamicImage) -> DynamicImage {
 
 /// Inverse-maps every output pixel into the source and samples bilinearly in premultiplied
 /// alpha, so the transparent outside does not darken the edges.
-fn rotate_any(src: &RgbaImage, step: &RotateStep) -> RgbaImage {
+pub(crate) fn rotate_any(src: &RgbaImage, step: &RotateStep) -> RgbaImage {
     let (sw, sh) = (src.width() as f32, src.height() as f32);
     let t = (step.deg as f32).to_radians();
     let (sin, cos) = t.sin_cos();
@@ -81,6 +81,11 @@ fn rotate_any(src: &RgbaImage, step: &RotateStep) -> RgbaImage {
         // Clockwise on screen (y down): source = R(−θ) · destination.
         let u = dx * cos + dy * sin + icx - 0.5;
         let v = -dx * sin + dy * cos + icy - 0.5;
+        // Outside the source by a pixel or more: all four taps are transparent or weigh 0.
+        // Most of a rotated text line's box is such corners, so skip the sampling.
+        if u <= -1.0 || v <= -1.0 || u >= sw || v >= sh {
+            return Rgba([0, 0, 0, 0]);
+        }
         let (x0, y0) = (u.floor(), v.floor());
         let (fx, fy) = (u - x0, v - y0);
         let (x0, y0) = (x0 as i64, y0 as i64);

@@ -1,0 +1,128 @@
+//! What a transform may read besides its source: other objects of the same bucket (watermark
+//! images) and fonts. Callers supply them; the core never opens a path or a socket on its own.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{ec, Code, Error, Result};
+use super::limits::Limits;
+use super::text::Fonts;
+
+/// Objects of the bucket the request is about.
+pub trait Objects: Send + Sync {
+    /// The object's bytes, at most `max_bytes` (a larger object is `ImageTooLarge`), or
+    /// `NoSuchKey` when it does not exist. `key` has passed [`is_safe_key`].
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>>;
+}
+
+/// No objects at all: every lookup is `NoSuchKey`.
+pub struct NoObjects;
+
+impl Objects for NoObjects {
+    fn get(&self, _: &str, _: u64) -> Result<Vec<u8>> {
+        Err(no_such_key())
+    }
+}
+
+pub fn no_such_key() -> Error {
+    Error::new(Code::NoSuchKey, Some(ec::NO_SUCH_OBJECT), "The specified key does not exist.")
+}
+
+/// A bucket that is a local directory. Keys resolve strictly inside it: after resolving
+/// symbolic links the file must still be under the root.
+pub struct DirObjects {
+    root: PathBuf,
+}
+
+impl DirObjects {
+    pub fn new(root: impl AsRef<Path>) -> std::io::Result<DirObjects> {
+        Ok(DirObjects { root: std::fs::canonicalize(root)? })
+    }
+}
+
+impl Objects for DirObjects {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>> {
+        if !is_safe_key(key) {
+            return Err(no_such_key());
+        }
+        let path = std::fs::canonicalize(self.root.join(key)).map_err(|_| no_such_key())?;
+        if !path.starts_with(&self.root) || !path.is_file() {
+            return Err(no_such_key());
+        }
+        read_bounded(&path, max_bytes).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => Error::too_large(None, "object exceeds the size limit"),
+            _ => no_such_key(),
+        })
+    }
+}
+
+/// Reads at most `max` bytes; a larger file is an `InvalidData` error, found without reading it all.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "too large"));
+    }
+    Ok(buf)
+}
+
+/// An object key that names something inside its bucket and nothing else: 1–1023 bytes, no
+/// NUL or backslash, not absolute, no `.` or `..` segment, no URL scheme.
+pub fn is_safe_key(key: &str) -> bool {
+    !(key.is_empty()
+        || key.len() > 1023
+        || key.starts_with('/')
+        || key.contains(['\0', '\\'])
+        || key.contains("://")
+        || key.split('/').any(|seg| seg == ".." || seg == "."))
+}
+
+/// Everything a transform runs with.
+pub struct Env<'a> {
+    pub limits: &'a Limits,
+    pub objects: &'a dyn Objects,
+    pub fonts: &'a Fonts,
+}
+
+impl<'a> Env<'a> {
+    /// No objects, the system fonts.
+    pub fn new(limits: &'a Limits) -> Env<'a> {
+        Env { limits, objects: &NoObjects, fonts: Fonts::system() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_stay_inside_the_bucket() {
+        for ok in ["a.png", "dir/a.png", "a..b.png", ".hidden", "中文.jpg"] {
+            assert!(is_safe_key(ok), "{ok}");
+        }
+        for bad in
+            ["", "/etc/passwd", "../x.png", "a/../../x", "./a", "a\\b", "a\0", "http://127.0.0.2/x.png"]
+        {
+            assert!(!is_safe_key(bad), "{bad:?}");
+        }
+        assert!(!is_safe_key(&"k".repeat(1024)));
+    }
+
+    #[test]
+    fn dir_objects_refuse_to_leave_the_root() {
+        let base = std::env::temp_dir().join(format!("imgedge-env-{}", std::process::id()));
+        let root = base.join("bucket");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(base.join("secret.png"), b"secret").unwrap();
+        std::fs::write(root.join("sub/ok.png"), b"ok").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("secret.png"), root.join("link.png")).unwrap();
+        let objects = DirObjects::new(&root).unwrap();
+        assert_eq!(objects.get("sub/ok.png", 100).unwrap(), b"ok");
+        assert_eq!(objects.get("sub/ok.png", 1).unwrap_err().code, Code::ImageTooLarge);
+        for bad in ["../secret.png", "/etc/passwd", "link.png", "sub", "missing.png"] {
+            assert_eq!(objects.get(bad, 100).unwrap_err().code, Code::NoSuchKey, "{bad}");
+        }
+        std::fs::remove_dir_all(base).ok();
+    }
+}

@@ -2,6 +2,14 @@
 
 use super::error::{Error, Result};
 
+/// A position along one axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Start,
+    Middle,
+    End,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gravity {
     Nw,
@@ -50,26 +58,32 @@ impl Gravity {
         }
     }
 
+    /// Where the anchor sits on the horizontal and the vertical axis.
+    pub fn axes(self) -> (Anchor, Anchor) {
+        use Anchor::*;
+        match self {
+            Gravity::Nw => (Start, Start),
+            Gravity::North => (Middle, Start),
+            Gravity::Ne => (End, Start),
+            Gravity::West => (Start, Middle),
+            Gravity::Center => (Middle, Middle),
+            Gravity::East => (End, Middle),
+            Gravity::Sw => (Start, End),
+            Gravity::South => (Middle, End),
+            Gravity::Se => (End, End),
+        }
+    }
+
     /// Top-left corner of a `w`×`h` box anchored in a `big_w`×`big_h` area (box ≤ area).
     /// Centre positions use `W/2 − w/2` with floor division, as OSS's table states it.
     pub fn origin(self, big_w: u32, big_h: u32, w: u32, h: u32) -> (u32, u32) {
-        let left = 0;
-        let hcenter = (big_w / 2).saturating_sub(w / 2);
-        let right = big_w.saturating_sub(w);
-        let top = 0;
-        let vcenter = (big_h / 2).saturating_sub(h / 2);
-        let bottom = big_h.saturating_sub(h);
-        match self {
-            Gravity::Nw => (left, top),
-            Gravity::North => (hcenter, top),
-            Gravity::Ne => (right, top),
-            Gravity::West => (left, vcenter),
-            Gravity::Center => (hcenter, vcenter),
-            Gravity::East => (right, vcenter),
-            Gravity::Sw => (left, bottom),
-            Gravity::South => (hcenter, bottom),
-            Gravity::Se => (right, bottom),
-        }
+        let at = |a: Anchor, big: u32, len: u32| match a {
+            Anchor::Start => 0,
+            Anchor::Middle => (big / 2).saturating_sub(len / 2),
+            Anchor::End => big.saturating_sub(len),
+        };
+        let (ax, ay) = self.axes();
+        (at(ax, big_w, w), at(ay, big_h, h))
     }
 }
 

@@ -71,6 +71,12 @@ pub fn single_bare<'a>(action: &str, params: &[Param<'a>], ec: Option<&'static s
     }
 }
 
+/// A `0|1` switch given as one bare value (`auto-orient,1`, `interlace,0`).
+pub fn flag(action: &str, params: &[Param<'_>]) -> Result<bool> {
+    let v = single_bare(action, params, None)?;
+    Ok(int_in(v, 0, 1, None, action)? == 1)
+}
+
 /// Shortens user text quoted back in a message, so errors stay small.
 pub fn clip(s: &str) -> &str {
     match s.char_indices().nth(32) {
@@ -97,6 +103,16 @@ mod tests {
         for bad in ["", "-", "+5", "1.5", " 1", "1e3", "0x10", "9999999999", "abc"] {
             assert_eq!(int(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn flags() {
+        assert!(flag("interlace", &split("1")).unwrap());
+        assert!(!flag("interlace", &split("0")).unwrap());
+        for bad in ["2", "-1", "yes", "", "a_1", "1,1"] {
+            assert!(flag("interlace", &split(bad)).is_err(), "{bad}");
+        }
+        assert!(flag("auto-orient", &[]).is_err());
     }
 
     #[test]

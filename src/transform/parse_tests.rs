@@ -166,6 +166,17 @@ fn random_process_strings_never_panic() {
         "-1",
         "%2C",
         "dGVzdA",
+        "watermark,",
+        "text_",
+        "image_",
+        "type_",
+        "blur,r_",
+        ",s_",
+        "bright,",
+        "contrast,",
+        "sharpen,",
+        "fill_1",
+        "voffset_",
     ];
     let st = styles();
     let l = Limits::default();

@@ -8,8 +8,7 @@ use crate::transform::error::Result;
 use crate::transform::params::{self, Param};
 
 pub fn parse(ps: &[Param<'_>]) -> Result<bool> {
-    let v = params::single_bare("auto-orient", ps, None)?;
-    Ok(params::int_in(v, 0, 1, None, "auto-orient")? == 1)
+    params::flag("auto-orient", ps)
 }
 
 /// Whether an EXIF orientation swaps width and height.
@@ -22,20 +21,4 @@ pub fn apply(orientation: u8, mut img: DynamicImage) -> DynamicImage {
         img.apply_orientation(o);
     }
     img
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::transform::params::split;
-
-    #[test]
-    fn values() {
-        assert!(parse(&split("1")).unwrap());
-        assert!(!parse(&split("0")).unwrap());
-        for bad in ["2", "-1", "yes", "", "a_1"] {
-            assert!(parse(&split(bad)).is_err(), "{bad}");
-        }
-        assert!(parse(&[]).is_err());
-    }
 }

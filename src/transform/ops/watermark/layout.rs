@@ -7,7 +7,7 @@ use super::{wm_error, WatermarkSpec, WatermarkStep};
 use crate::transform::env::Env;
 use crate::transform::error::{Code, Error, Result};
 use crate::transform::format::Format;
-use crate::transform::gravity::Gravity;
+use crate::transform::gravity::Anchor;
 use crate::transform::raster::into_rgba;
 use crate::transform::text::{self, TextStyle};
 use crate::transform::{codec, execute};
@@ -75,25 +75,18 @@ fn side_by_side(img: &RgbaImage, txt: &RgbaImage, spec: &WatermarkSpec) -> RgbaI
 /// Top-left of a `bw`×`bh` block on a `w`×`h` canvas: gravity with margins x/y on the anchored
 /// edges, and `voffset` (positive = up) on the vertical middle line.
 pub fn origin(spec: &WatermarkSpec, w: u32, h: u32, bw: u32, bh: u32) -> (i64, i64) {
-    let (w, h, bw, bh) = (w as i64, h as i64, bw as i64, bh as i64);
-    let (x, y) = (spec.x as i64, spec.y as i64);
-    let left = x;
-    let hmid = (w - bw) / 2;
-    let right = w - bw - x;
-    let top = y;
-    let vmid = (h - bh) / 2 - spec.voffset as i64;
-    let bottom = h - bh - y;
-    match spec.g {
-        Gravity::Nw => (left, top),
-        Gravity::North => (hmid, top),
-        Gravity::Ne => (right, top),
-        Gravity::West => (left, vmid),
-        Gravity::Center => (hmid, vmid),
-        Gravity::East => (right, vmid),
-        Gravity::Sw => (left, bottom),
-        Gravity::South => (hmid, bottom),
-        Gravity::Se => (right, bottom),
-    }
+    let (ax, ay) = spec.g.axes();
+    let x = match ax {
+        Anchor::Start => spec.x as i64,
+        Anchor::Middle => (w as i64 - bw as i64) / 2,
+        Anchor::End => w as i64 - bw as i64 - spec.x as i64,
+    };
+    let y = match ay {
+        Anchor::Start => spec.y as i64,
+        Anchor::Middle => (h as i64 - bh as i64) / 2 - spec.voffset as i64,
+        Anchor::End => h as i64 - bh as i64 - spec.y as i64,
+    };
+    (x, y)
 }
 
 /// Draws `block` on `img` where `spec` says (everywhere, tiled, with `fill_1`).

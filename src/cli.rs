@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
 use crate::transform::env;
 use crate::transform::text::Fonts;
 use crate::transform::{self, DirObjects, Env, Error, Limits};
@@ -21,6 +22,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the proxy. Without --config it uses the embedded default (conf/imgedge.toml): the
+    /// sample-image bucket in ./samples on 127.0.0.1:8080, metrics on 127.0.0.1:9090.
+    Serve {
+        /// The TOML configuration (see conf/imgedge.toml for every key).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration file: every key known, every value valid. Exits non-zero and
+    /// names the key on the first problem.
+    CheckConfig {
+        /// The TOML file (see conf/imgedge.toml for every key).
+        file: PathBuf,
+    },
     /// Run an x-oss-process string on a local image and write the result.
     ///
     /// PROCESS is what follows `x-oss-process=` in an OSS URL, for example
@@ -52,6 +66,17 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve { config } => serve(config.as_deref()),
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(cfg) => {
+                println!("{}: ok ({} bucket(s))", file.display(), cfg.buckets.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                ExitCode::from(1)
+            }
+        },
         Command::Process { input, process, output, styles, bucket } => {
             match process_file(&input, &process, &output, &styles, bucket.as_deref()) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +91,33 @@ pub fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+fn serve(config: Option<&Path>) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let cfg = match config {
+        Some(f) => Config::load(f),
+        None => Config::embedded(),
+    };
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match crate::proxy::service::build(&cfg) {
+        Ok(server) => {
+            tracing::info!(listen = %cfg.server.listen, metrics = %cfg.server.metrics_listen, "imgedge serving");
+            server.run_forever()
+        }
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -73,3 +73,25 @@ fn help_explains_the_command() {
     let o = imgedge().args(["process", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("x-oss-process"));
 }
+
+#[test]
+fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
+    let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    for entry in std::fs::read_dir(&conf).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let o = imgedge().arg("check-config").arg(&path).output().unwrap();
+            assert!(o.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    let bad = std::env::temp_dir().join(format!("imgedge-bad-{}.toml", std::process::id()));
+    std::fs::write(&bad, "[server]\nthreads = 2\ncolour = 1\n").unwrap();
+    let o = imgedge().arg("check-config").arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("server.colour"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_file(bad).ok();
+}

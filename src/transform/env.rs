@@ -39,15 +39,20 @@ impl DirObjects {
     }
 }
 
+impl DirObjects {
+    /// The file of `key`, if it exists inside the root (after resolving symbolic links).
+    pub fn resolve(&self, key: &str) -> Option<PathBuf> {
+        if !is_safe_key(key) {
+            return None;
+        }
+        let path = std::fs::canonicalize(self.root.join(key)).ok()?;
+        (path.starts_with(&self.root) && path.is_file()).then_some(path)
+    }
+}
+
 impl Objects for DirObjects {
     fn get(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>> {
-        if !is_safe_key(key) {
-            return Err(no_such_key());
-        }
-        let path = std::fs::canonicalize(self.root.join(key)).map_err(|_| no_such_key())?;
-        if !path.starts_with(&self.root) || !path.is_file() {
-            return Err(no_such_key());
-        }
+        let path = self.resolve(key).ok_or_else(no_such_key)?;
         read_bounded(&path, max_bytes).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => Error::too_large(None, "object exceeds the size limit"),
             _ => no_such_key(),

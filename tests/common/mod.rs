@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::PathBuf;
 
 use imgedge::transform::{self, Env, Limits, NoStyles, Rendered, Result};

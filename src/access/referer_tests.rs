@@ -1,0 +1,224 @@
+//! Referer tests: AT-24, OSS's evaluation order, wildcards, truncation, the host-boundary rules
+//! and a randomized loop proving that no input panics or blows up.
+
+use super::*;
+
+fn cfg(allow_empty: bool, white: &[&str], black: &[&str]) -> RefererConfig {
+    RefererConfig {
+        allow_empty,
+        whitelist: white.iter().map(|s| s.to_string()).collect(),
+        blacklist: black.iter().map(|s| s.to_string()).collect(),
+        ..RefererConfig::default()
+    }
+}
+
+fn ok(c: &RefererConfig, referer: &str) -> bool {
+    check(c, Some(referer)).is_ok()
+}
+
+#[test]
+fn defaults_allow_everything() {
+    let c = RefererConfig::default();
+    assert!(c.allow_empty && c.allow_truncate_query && !c.truncate_path);
+    assert_eq!(check(&c, None), Ok(()));
+    assert_eq!(check(&c, Some("https://anything.test/x")), Ok(()));
+}
+
+#[test]
+fn at24_hotlink() {
+    let c = cfg(false, &["https://a.example.com/"], &["https://*.bad.test/"]);
+    assert_eq!(check(&c, Some("https://a.example.com/")), Ok(()));
+    assert_eq!(check(&c, Some("https://a.example.com/?from=feed")), Ok(()));
+    assert_eq!(check(&c, Some("https://a.example.com")), Ok(()), "empty path ≡ /");
+    assert_eq!(check(&c, Some("https://a.example.com.evil.net/")), Err(RefererDenied::NotWhitelisted));
+    assert_eq!(check(&c, Some("https://x.bad.test/")), Err(RefererDenied::Blacklisted));
+    assert_eq!(check(&c, Some("https://bad.test/")), Err(RefererDenied::NotWhitelisted));
+    assert_eq!(check(&c, None), Err(RefererDenied::Empty));
+    // Full-URL matching: a page under the whitelisted origin needs `/*` or TruncatePath.
+    assert_eq!(check(&c, Some("https://a.example.com/x.html")), Err(RefererDenied::NotWhitelisted));
+    let c = RefererConfig { truncate_path: true, ..c };
+    assert_eq!(check(&c, Some("https://a.example.com/x.html")), Ok(()));
+    assert_eq!(RefererDenied::Empty.ec(), "0003-00000501");
+    assert_eq!(RefererDenied::Blacklisted.ec(), "0003-00000502");
+    assert_eq!(RefererDenied::NotWhitelisted.ec(), "0003-00000503");
+    assert_eq!(RefererDenied::Empty.message(), "You are denied by bucket referer policy.");
+}
+
+#[test]
+fn blacklist_beats_whitelist() {
+    let c = cfg(true, &["https://*.example.com/*"], &["https://bad.example.com/*"]);
+    assert_eq!(check(&c, Some("https://bad.example.com/p")), Err(RefererDenied::Blacklisted));
+    assert_eq!(check(&c, Some("https://good.example.com/p")), Ok(()));
+    // Blacklist alone: everything else is allowed.
+    let c = cfg(true, &[], &["https://bad.test/*"]);
+    assert_eq!(check(&c, Some("https://bad.test/x")), Err(RefererDenied::Blacklisted));
+    assert_eq!(check(&c, Some("https://other.test/x")), Ok(()));
+}
+
+#[test]
+fn empty_referer_rules() {
+    // The documented trap: no whitelist means no check, even with allow_empty off.
+    assert_eq!(check(&cfg(false, &[], &["https://bad.test/"]), None), Ok(()));
+    assert_eq!(check(&cfg(false, &["https://a.com"], &[]), None), Err(RefererDenied::Empty));
+    assert_eq!(check(&cfg(false, &["https://a.com"], &[]), Some("")), Err(RefererDenied::Empty));
+    assert_eq!(check(&cfg(false, &["https://a.com"], &[]), Some("  ")), Err(RefererDenied::Empty));
+    assert_eq!(check(&cfg(true, &["https://a.com"], &[]), None), Ok(()));
+    // The blacklist never applies to an empty Referer.
+    assert_eq!(check(&cfg(true, &[], &["*"]), None), Ok(()));
+    assert_eq!(check(&cfg(true, &[], &["*"]), Some("https://x/")), Err(RefererDenied::Blacklisted));
+}
+
+#[test]
+fn question_mark_wildcard() {
+    let c = cfg(true, &["https://www.?.aliyuncs.com"], &[]);
+    assert!(ok(&c, "https://www.a.aliyuncs.com/"));
+    assert!(!ok(&c, "https://www.ab.aliyuncs.com/"));
+    assert!(!ok(&c, "https://www..aliyuncs.com/"), "? does not match a dot in the host");
+    assert!(!ok(&c, "https://www.aliyuncs.com/"));
+    let c = cfg(true, &["https://a.com/img?.html"], &[]);
+    assert!(ok(&c, "https://a.com/img1.html"));
+    assert!(ok(&c, "https://a.com/img..html"), "? matches any character in the path");
+    assert!(!ok(&c, "https://a.com/img.html"));
+}
+
+#[test]
+fn star_wildcard_and_host_boundaries() {
+    let c = cfg(true, &["https://*.example.com"], &[]);
+    assert!(ok(&c, "https://x.example.com/"));
+    assert!(ok(&c, "https://a.b.example.com"), "a leading * spans labels");
+    assert!(!ok(&c, "https://evil.com/"));
+    assert!(!ok(&c, "https://example.com/"));
+    assert!(!ok(&c, "https://a.example.com.evil.net/"));
+    // A plain glob would let these through: the host wildcard must stay inside the host.
+    let loose = RefererConfig { allow_truncate_query: false, ..c.clone() };
+    assert!(!ok(&loose, "https://evil.com/.example.com"));
+    assert!(!ok(&loose, "https://evil.com?.example.com"));
+    assert!(!ok(&c, "https://x.example.com@evil.net/"));
+
+    let c = cfg(true, &["https://a.example.com*"], &[]);
+    assert!(ok(&c, "https://a.example.com/x.html"), "a trailing * covers the path");
+    assert!(ok(&c, "https://a.example.com:8443/x"));
+    assert!(!ok(&c, "https://a.example.com.evil.net/"));
+    let c = RefererConfig { truncate_path: true, ..c };
+    assert!(!ok(&c, "https://a.example.com.evil.net/x"));
+
+    let c = cfg(true, &["http://www.*.com"], &[]);
+    assert!(ok(&c, "http://www.shop.com/"));
+    assert!(!ok(&c, "http://www.evil.net.com/"), "an inner * stays inside one label");
+    let c = cfg(true, &["https://a.com/*"], &[]);
+    assert!(ok(&c, "https://a.com/"));
+    assert!(ok(&c, "https://a.com/deep/page.html"));
+    assert!(!ok(&c, "https://a.com.evil.net/x"));
+}
+
+#[test]
+fn case_scheme_port_userinfo() {
+    let c = cfg(true, &["HTTPS://A.Example.COM/Img/*"], &[]);
+    assert!(ok(&c, "https://a.example.com/Img/x.png"), "scheme and host are case-insensitive");
+    assert!(!ok(&c, "https://a.example.com/img/x.png"), "the path is case-sensitive");
+    let c = cfg(true, &["https://a.com"], &[]);
+    assert!(!ok(&c, "http://a.com/"));
+    assert!(!ok(&c, "https://a.com:8080/"));
+    assert!(ok(&c, "https://user:pw@a.com/"), "userinfo is ignored");
+    assert!(!ok(&c, "a.com"), "a Referer without a scheme never matches a schemed entry");
+    assert!(ok(&cfg(true, &["https://a.com:*"], &[]), "https://a.com:8080/"));
+    assert!(ok(&cfg(true, &["*://a.com/"], &[]), "ftp://a.com/"));
+}
+
+#[test]
+fn truncation_flags() {
+    let base = cfg(true, &["https://a.com/page"], &[]);
+    assert!(ok(&base, "https://a.com/page?x=1#frag"));
+    let keep_query = RefererConfig { allow_truncate_query: false, ..base.clone() };
+    assert!(!ok(&keep_query, "https://a.com/page?x=1"));
+    assert!(ok(&keep_query, "https://a.com/page"));
+    // truncate_path only acts together with allow_truncate_query.
+    let c = cfg(true, &["https://a.com"], &[]);
+    let path = RefererConfig { truncate_path: true, ..c.clone() };
+    assert!(ok(&path, "https://a.com/deep/page?x=1"));
+    assert!(ok(&path, "https://a.com?x=1"));
+    let ignored = RefererConfig { truncate_path: true, allow_truncate_query: false, ..c };
+    assert!(!ok(&ignored, "https://a.com/deep/page"));
+    assert_eq!(truncate(&path, "https://a.com:81/p/q?z"), "https://a.com:81");
+    assert_eq!(truncate(&path, "a.com/p"), "a.com");
+}
+
+#[test]
+fn schemeless_entries_are_plain_globs() {
+    let c = cfg(true, &["*"], &["*evil.test"]);
+    assert!(ok(&c, "https://good.test/x"));
+    assert!(ok(&c, "not a url"));
+    assert_eq!(check(&c, Some("https://www.EVIL.test")), Err(RefererDenied::Blacklisted));
+    let c = cfg(true, &["*.console.aliyun.com"], &[]);
+    assert!(ok(&c, "https://oss.console.aliyun.com"));
+    assert!(!ok(&c, "https://oss.console.aliyun.com/x"), "whole-URL match, as in OSS");
+    assert!(!ok(&cfg(true, &[""], &[]), "https://a/"), "a blank entry matches nothing");
+}
+
+#[test]
+fn entry_validation() {
+    assert!(valid_entry("https://a.com"));
+    assert!(valid_entry(" http://*.a.com/* "));
+    assert!(valid_entry("*"));
+    assert!(valid_entry("**"));
+    assert!(!valid_entry("*.a.com"));
+    assert!(!valid_entry("a.com"));
+    assert!(!valid_entry("://a.com"));
+    assert!(!valid_entry(""));
+}
+
+#[test]
+fn star_heavy_patterns_stay_fast() {
+    let referer = format!("https://a.com/{}", "a".repeat(4096));
+    let stars = format!("https://a.com/{}b", "*a".repeat(50));
+    let only = "*".repeat(50);
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        assert!(!ok(&cfg(true, &[&stars], &[]), &referer));
+        assert!(!ok(&cfg(true, &[&format!("{}b", "*a".repeat(50))], &[]), &referer));
+        assert!(ok(&cfg(true, &[&only], &[]), &referer));
+        assert!(ok(&cfg(true, &[&format!("https://*.*.*{}", "*".repeat(50))], &[]), "https://a.b.c/x"));
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn string(&mut self, max: usize) -> String {
+        const ALPHABET: &[&str] =
+            &["*", "?", ".", "/", ":", "://", "@", "#", "a", "B", "-", "é", "😀", "\0", " ", "https://"];
+        let len = (self.next() % (max as u64 + 1)) as usize;
+        (0..len).map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize]).collect()
+    }
+}
+
+#[test]
+fn random_inputs_never_panic() {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..20_000 {
+        let c = RefererConfig {
+            allow_empty: rng.next() & 1 == 0,
+            allow_truncate_query: rng.next() & 1 == 0,
+            truncate_path: rng.next() & 1 == 0,
+            whitelist: (0..rng.next() % 3).map(|_| rng.string(12)).collect(),
+            blacklist: (0..rng.next() % 3).map(|_| rng.string(12)).collect(),
+        };
+        let referer = rng.string(24);
+        let _ = check(&c, Some(&referer));
+        let _ = valid_entry(&referer);
+        // An entry equal to the (untruncated, trimmed) Referer made only of literals matches it.
+        let trimmed = referer.trim();
+        if !trimmed.is_empty() && !trimmed.contains(['*', '?']) {
+            let c = RefererConfig { allow_truncate_query: false, ..cfg(true, &[trimmed], &[]) };
+            assert!(ok(&c, &referer), "{referer:?}");
+        }
+    }
+}

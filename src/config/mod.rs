@@ -1,0 +1,337 @@
+//! The TOML configuration of `imgedge serve`: its serde surface (every key has a default, unknown
+//! keys are refused with their path) and `validate()`, which checks what serde cannot: names,
+//! ranges, references between sections. `conf/imgedge.toml` documents every key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::transform::Limits;
+
+/// The configuration embedded in the binary: a local-directory bucket of sample images on
+/// 127.0.0.1:8080, the same text as `conf/imgedge.toml`.
+pub const EMBEDDED: &str = include_str!("../../conf/imgedge.toml");
+
+/// A configuration error, naming the key it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { path: path.into(), message: message.into() }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: Server,
+    pub limits: LimitsConf,
+    pub origin: OriginTimeouts,
+    pub cache: Cache,
+    /// Service domains: a request for `<bucket>.<domain>` goes to that bucket (OSS virtual-host style).
+    pub domains: Vec<String>,
+    pub access_keys: Vec<AccessKey>,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    pub listen: String,
+    /// Prometheus `/metrics` on its own listener; empty disables it.
+    pub metrics_listen: String,
+    /// pingora's async threads (network I/O only).
+    pub threads: usize,
+    /// Transform workers (CPU); 0 = one per core.
+    pub transform_workers: usize,
+    /// Transforms that may wait for a worker; beyond that: 503 with Retry-After.
+    pub queue: usize,
+    /// Longest wait for a worker, in milliseconds.
+    pub queue_wait_ms: u64,
+    /// Seconds to keep serving after SIGTERM before closing listeners.
+    pub grace_period_s: u64,
+    /// Seconds in-flight requests get to finish after the listeners close.
+    pub graceful_shutdown_timeout_s: u64,
+    /// `HostId` in error bodies; empty: the request's Host.
+    pub host_id: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "127.0.0.1:8080".into(),
+            metrics_listen: "127.0.0.1:9090".into(),
+            threads: 2,
+            transform_workers: 0,
+            queue: 64,
+            queue_wait_ms: 2000,
+            grace_period_s: 5,
+            graceful_shutdown_timeout_s: 5,
+            host_id: String::new(),
+        }
+    }
+}
+
+/// The transform limits; defaults are OSS's (see `transform::Limits`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConf {
+    pub max_src_bytes: u64,
+    pub max_src_side: u32,
+    pub max_src_pixels: u64,
+    pub max_out_side: u32,
+    pub max_out_pixels: u64,
+}
+
+impl Default for LimitsConf {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitsConf {
+            max_src_bytes: l.max_src_bytes,
+            max_src_side: l.max_src_side,
+            max_src_pixels: l.max_src_pixels,
+            max_out_side: l.max_out_side,
+            max_out_pixels: l.max_out_pixels,
+        }
+    }
+}
+
+impl LimitsConf {
+    pub fn to_limits(&self) -> Limits {
+        Limits {
+            max_src_bytes: self.max_src_bytes,
+            max_src_side: self.max_src_side,
+            max_src_pixels: self.max_src_pixels,
+            max_out_side: self.max_out_side,
+            max_out_pixels: self.max_out_pixels,
+            ..Limits::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OriginTimeouts {
+    pub connect_ms: u64,
+    /// Until the response headers arrive.
+    pub first_byte_ms: u64,
+    /// The whole source fetch, body included (a total, not per read).
+    pub total_ms: u64,
+}
+
+impl Default for OriginTimeouts {
+    fn default() -> Self {
+        OriginTimeouts { connect_ms: 1000, first_byte_ms: 5000, total_ms: 15000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cache {
+    /// Bytes of processed variants kept in memory; 0 disables the cache.
+    pub capacity_bytes: u64,
+    pub ttl_s: u64,
+    /// `Cache-Control` of processed responses.
+    pub cache_control: String,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache { capacity_bytes: 256 << 20, ttl_s: 3600, cache_control: "public, max-age=86400".into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+    /// Buckets this key may read; empty: all.
+    pub buckets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bucket {
+    pub name: String,
+    /// Custom domains bound to this bucket.
+    pub custom_domains: Vec<String>,
+    pub acl: Acl,
+    pub origin: Origin,
+    /// Style name → `image/...` content.
+    pub styles: BTreeMap<String, String>,
+    /// Enabled style separators: any of "@!", "-", "_", "/", "!".
+    pub style_delimiters: Vec<String>,
+    pub source_protect: bool,
+    /// Suffixes protected when `source_protect` is on (e.g. ["jpg", "png"], or ["*"]).
+    pub source_protect_suffixes: Vec<String>,
+    pub referer: Referer,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acl {
+    #[default]
+    PublicRead,
+    Private,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Origin {
+    /// A local directory; keys never escape it.
+    Dir { path: PathBuf },
+    /// Any HTTP(S) base URL; the object key is appended.
+    Http { url: String },
+    /// S3-compatible storage signed with SigV4.
+    S3 {
+        endpoint: String,
+        region: String,
+        bucket: String,
+        access_key_id: String,
+        secret_access_key: String,
+        #[serde(default)]
+        path_style: bool,
+    },
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin::Dir { path: PathBuf::new() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Referer {
+    pub allow_empty: bool,
+    pub allow_truncate_query: bool,
+    pub truncate_path: bool,
+    pub whitelist: Vec<String>,
+    pub blacklist: Vec<String>,
+}
+
+impl Default for Referer {
+    fn default() -> Self {
+        Referer {
+            allow_empty: true,
+            allow_truncate_query: true,
+            truncate_path: false,
+            whitelist: Vec::new(),
+            blacklist: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML; unknown keys and type errors name the key's path. `base` resolves relative
+    /// directory origins (the config file's directory).
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| err("(file)", e.message().to_string()))?;
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "(file)".to_string() } else { path }, e.inner().message().to_string())
+        })?;
+        for b in &mut cfg.buckets {
+            if let Origin::Dir { path } = &mut b.origin {
+                if path.is_relative() {
+                    *path = base.join(&*path);
+                }
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| err(file.display().to_string(), e.to_string()))?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, &base)
+    }
+
+    /// The embedded default, with directories relative to the working directory.
+    pub fn embedded() -> Result<Config, ConfigError> {
+        Config::parse(EMBEDDED, Path::new("conf"))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v) in [("server.listen", &self.server.listen), ("server.metrics_listen", &self.server.metrics_listen)] {
+            if !(v.is_empty() && key == "server.metrics_listen") && v.parse::<std::net::SocketAddr>().is_err() {
+                return Err(err(key, format!("\"{v}\" is not an address:port")));
+            }
+        }
+        if self.server.threads == 0 {
+            return Err(err("server.threads", "must be at least 1"));
+        }
+        if self.server.queue_wait_ms == 0 {
+            return Err(err("server.queue_wait_ms", "must be at least 1"));
+        }
+        if self.limits.max_src_bytes == 0 || self.limits.max_out_side == 0 {
+            return Err(err("limits", "limits must be positive"));
+        }
+        if self.buckets.is_empty() {
+            return Err(err("buckets", "at least one bucket is needed"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, b) in self.buckets.iter().enumerate() {
+            let at = |k: &str| format!("buckets[{i}].{k}");
+            crate::transform::parse::validate_bucket_name(&b.name)
+                .map_err(|_| err(at("name"), format!("\"{}\" is not an OSS bucket name", b.name)))?;
+            if !names.insert(&b.name) {
+                return Err(err(at("name"), format!("bucket \"{}\" is defined twice", b.name)));
+            }
+            for (name, content) in &b.styles {
+                crate::transform::parse::validate_style_name(name)
+                    .map_err(|e| err(at(&format!("styles.{name}")), e.message.to_string()))?;
+                let limits = self.limits.to_limits();
+                crate::transform::parse(content, &crate::transform::NoStyles, &limits)
+                    .map_err(|e| err(at(&format!("styles.{name}")), e.message.to_string()))?;
+                if !content.starts_with("image/") {
+                    return Err(err(at(&format!("styles.{name}")), "a style's content starts with image/"));
+                }
+            }
+            for d in &b.style_delimiters {
+                if !["@!", "-", "_", "/", "!"].contains(&d.as_str()) {
+                    return Err(err(at("style_delimiters"), format!("\"{d}\" is not one of @!, -, _, /, !")));
+                }
+            }
+            match &b.origin {
+                Origin::Dir { path } if !path.is_dir() => {
+                    return Err(err(at("origin.path"), format!("{} is not a directory", path.display())))
+                }
+                Origin::Http { url } if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                    return Err(err(at("origin.url"), "must start with http:// or https://"))
+                }
+                Origin::S3 { endpoint, .. } if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) => {
+                    return Err(err(at("origin.endpoint"), "must start with http:// or https://"))
+                }
+                _ => {}
+            }
+            for (j, r) in b.referer.whitelist.iter().chain(&b.referer.blacklist).enumerate() {
+                if !(r.starts_with("http://") || r.starts_with("https://")) {
+                    return Err(err(at(&format!("referer[{j}]")), "entries include the scheme (http:// or https://)"));
+                }
+            }
+        }
+        for (i, k) in self.access_keys.iter().enumerate() {
+            if k.id.is_empty() || k.secret.is_empty() {
+                return Err(err(format!("access_keys[{i}]"), "id and secret are required"));
+            }
+            for b in &k.buckets {
+                if !names.contains(b) {
+                    return Err(err(format!("access_keys[{i}].buckets"), format!("no bucket \"{b}\"")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,373 @@
+//! What the proxy does with one request: route it to a bucket and an object key, decide raw or
+//! processed, apply the bucket's rules, and produce an [`Answer`]. Raw objects of directory
+//! buckets are streamed with ETag, Last-Modified, conditional requests and single ranges.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use pingora::proxy::Session;
+
+use super::cache::{Variant, VariantCache};
+use super::classify;
+use crate::route::{self, HostMap};
+use super::error::OssError;
+use super::metrics::metrics;
+use super::respond::{Answer, Body};
+use super::workers::Workers;
+use super::Ctx;
+use crate::config::{self, Acl, Config};
+use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, Pipeline};
+
+/// A bucket at run time.
+struct BucketRt {
+    conf: config::Bucket,
+    objects: Arc<DirObjects>,
+}
+
+/// The proxy application: configuration and shared state.
+pub struct App {
+    limits: Limits,
+    hosts: HostMap,
+    /// Requests whose Host names no bucket go here (so `127.0.0.1:8080` works out of the box).
+    default_bucket: String,
+    buckets: HashMap<String, BucketRt>,
+    workers: Workers,
+    cache: VariantCache,
+    cache_control: String,
+    host_id: String,
+}
+
+impl App {
+    pub fn new(cfg: &Config) -> Result<App, String> {
+        let mut buckets = HashMap::new();
+        let mut custom = Vec::new();
+        for b in &cfg.buckets {
+            let objects = match &b.origin {
+                config::Origin::Dir { path } => {
+                    DirObjects::new(path).map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?
+                }
+                _ => return Err(format!("bucket {}: only directory origins are served so far", b.name)),
+            };
+            custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
+            buckets.insert(b.name.clone(), BucketRt { conf: b.clone(), objects: Arc::new(objects) });
+        }
+        Ok(App {
+            limits: cfg.limits.to_limits(),
+            hosts: HostMap::new(&cfg.domains, &custom),
+            default_bucket: cfg.buckets.first().map(|b| b.name.clone()).unwrap_or_default(),
+            buckets,
+            workers: Workers::new(
+                cfg.server.transform_workers,
+                cfg.server.queue,
+                Duration::from_millis(cfg.server.queue_wait_ms),
+            ),
+            cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
+            cache_control: cfg.cache.cache_control.clone(),
+            host_id: cfg.server.host_id.clone(),
+        })
+    }
+
+    pub(super) async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Answer {
+        match self.route(session, ctx).await {
+            Ok(a) => a,
+            Err(e) => {
+                ctx.outcome = if e.status == 503 { "busy" } else { "error" };
+                let host = session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+                let host_id = if self.host_id.is_empty() { host } else { &self.host_id };
+                Answer::error(&e, &ctx.request_id, host_id)
+            }
+        }
+    }
+
+    async fn route(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Answer, OssError> {
+        let req = session.req_header();
+        let method = req.method.as_str();
+        if method == "POST" {
+            return Err(OssError::new(501, "NotImplemented", None, "POST (sys/saveas) is not provided yet."));
+        }
+        if method != "GET" && method != "HEAD" {
+            return Err(OssError::method_not_allowed());
+        }
+        let host = req.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+        let name = self.hosts.bucket_for(host).map(|b| b.into_owned()).unwrap_or_else(|| self.default_bucket.clone());
+        let bucket = self.buckets.get(&name).ok_or_else(OssError::no_such_bucket)?;
+        if req.uri.path() == "/" {
+            return Err(OssError::new(501, "NotImplemented", None, "Bucket-level APIs are not provided yet."));
+        }
+        let key = route::decode_key(req.uri.path())
+            .map_err(|e| OssError::new(400, "InvalidObjectName", e.ec(), e.to_string()))?;
+        let query = classify::parse_query(req.uri.query())?;
+        let signed = false;
+        if bucket.conf.acl == Acl::Private && !signed {
+            return Err(OssError::access_denied(None, "You have no right to access this object because of bucket acl."));
+        }
+        let conditional = Conditional::of(req);
+        let styles: HashMap<String, String> = bucket.conf.styles.clone().into_iter().collect();
+        let (object, pipeline) = match classify::single(&query, "x-oss-process")? {
+            Some(Some(v)) => (key.clone(), Some(transform::parse(v, &styles, &self.limits)?)),
+            Some(None) => {
+                return Err(OssError::new(400, "InvalidArgument", None, "x-oss-process needs a value on GET"));
+            }
+            None => match self.separator_style(bucket, &key, &styles)? {
+                Some((object, p)) => (object, Some(p)),
+                None => (key.clone(), None),
+            },
+        };
+        if pipeline.as_ref().is_some_and(|p| p.saveas.is_some()) {
+            return Err(OssError::new(400, "InvalidArgument", None, "sys/saveas is only allowed with POST"));
+        }
+        let path = bucket.objects.resolve(&object).ok_or_else(OssError::no_such_key)?;
+        let meta = std::fs::metadata(&path).map_err(|_| OssError::no_such_key())?;
+        let source = SourceMeta::of(&meta);
+        match pipeline {
+            None => {
+                ctx.outcome = "raw";
+                Ok(raw(&path, &object, &source, &conditional, session.req_header().headers.get("range")))
+            }
+            Some(p) => self.processed(bucket, object, path, source, p, &conditional, ctx).await,
+        }
+    }
+
+    /// `photo.jpg!thumb`: a style after an enabled separator, unless the whole key is an object.
+    fn separator_style(
+        &self,
+        bucket: &BucketRt,
+        key: &str,
+        styles: &HashMap<String, String>,
+    ) -> Result<Option<(String, Pipeline)>, OssError> {
+        let seps: Vec<&str> = bucket.conf.style_delimiters.iter().map(String::as_str).collect();
+        match route::split_style(key, &seps, |s| styles.contains_key(s)) {
+            Some((object, style)) if bucket.objects.resolve(key).is_none() => {
+                let p = transform::parse(&format!("style/{style}"), styles, &self.limits)?;
+                Ok(Some((object.to_string(), p)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn processed(
+        &self,
+        bucket: &BucketRt,
+        object: String,
+        path: PathBuf,
+        source: SourceMeta,
+        pipeline: Pipeline,
+        cond: &Conditional,
+        ctx: &mut Ctx,
+    ) -> Result<Answer, OssError> {
+        if source.size > self.limits.max_src_bytes {
+            return Err(transform::Error::too_large(None, "source image exceeds the size limit").into());
+        }
+        // Everything that changes the bytes: bucket, key, source version, canonical pipeline.
+        let cache_key = format!("{}\n{}\n{}\n{}", bucket.conf.name, object, source.etag, pipeline);
+        let etag = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            cache_key.hash(&mut h);
+            format!("\"{:016x}\"", h.finish())
+        };
+        if cond.if_none_match.as_deref().is_some_and(|v| etag_matches(v, &etag)) {
+            ctx.outcome = "not_modified";
+            return Ok(self.variant_headers(Answer::new(304, Body::Empty), &etag, &source));
+        }
+        let limits = self.limits.clone();
+        let objects = bucket.objects.clone();
+        let make = async move {
+            let m = metrics();
+            let t0 = Instant::now();
+            m.origin_fetches.inc();
+            let max = limits.max_src_bytes;
+            let src = tokio::task::spawn_blocking(move || transform::env::read_bounded(&path, max))
+                .await
+                .map_err(|_| OssError::internal())?
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::InvalidData => {
+                        OssError::from(transform::Error::too_large(None, "source image exceeds the size limit"))
+                    }
+                    _ => OssError::no_such_key(),
+                })?;
+            m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
+            let t1 = Instant::now();
+            let rendered = self
+                .workers
+                .run(move || {
+                    metrics().transforms.inc();
+                    let env = Env { limits: &limits, objects: &*objects, fonts: Fonts::system() };
+                    transform::run(&src, &pipeline, &env)
+                })
+                .await??;
+            m.stage_seconds.with_label_values(&["transform"]).observe(t1.elapsed().as_secs_f64());
+            Ok(Variant { body: Bytes::from(rendered.body), content_type: rendered.content_type, etag: etag.clone() })
+        };
+        let (variant, hit) = self.cache.get_or_make(cache_key, make).await?;
+        ctx.outcome = if hit { "hit" } else { "miss" };
+        let a = Answer::new(200, Body::Bytes(variant.body.clone())).header("content-type", variant.content_type);
+        Ok(self.variant_headers(a, &variant.etag, &source))
+    }
+
+    fn variant_headers(&self, a: Answer, etag: &str, source: &SourceMeta) -> Answer {
+        a.header("etag", etag).header("last-modified", source.last_modified.clone()).header("cache-control", self.cache_control.clone())
+    }
+}
+
+impl From<transform::Error> for Box<OssError> {
+    fn from(e: transform::Error) -> Self {
+        Box::new(e.into())
+    }
+}
+
+/// What identifies a version of a source file.
+struct SourceMeta {
+    size: u64,
+    mtime: SystemTime,
+    etag: String,
+    last_modified: String,
+}
+
+impl SourceMeta {
+    fn of(meta: &std::fs::Metadata) -> SourceMeta {
+        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        SourceMeta {
+            size: meta.len(),
+            mtime,
+            etag: format!("\"{:x}-{:x}\"", meta.len(), nanos),
+            last_modified: httpdate::fmt_http_date(mtime),
+        }
+    }
+}
+
+struct Conditional {
+    if_none_match: Option<String>,
+    if_modified_since: Option<SystemTime>,
+}
+
+impl Conditional {
+    fn of(req: &pingora::http::RequestHeader) -> Conditional {
+        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Conditional {
+            if_none_match: h("if-none-match"),
+            if_modified_since: h("if-modified-since").and_then(|v| httpdate::parse_http_date(&v).ok()),
+        }
+    }
+}
+
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+/// A raw object of a directory bucket, with conditional requests and a single byte range.
+fn raw(
+    path: &std::path::Path,
+    key: &str,
+    src: &SourceMeta,
+    cond: &Conditional,
+    range: Option<&http::HeaderValue>,
+) -> Answer {
+    let base = |status, body| {
+        Answer::new(status, body)
+            .header("etag", src.etag.clone())
+            .header("last-modified", src.last_modified.clone())
+            .header("accept-ranges", "bytes")
+    };
+    let not_modified = match (&cond.if_none_match, cond.if_modified_since) {
+        (Some(inm), _) => etag_matches(inm, &src.etag),
+        (None, Some(ims)) => {
+            let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            secs(src.mtime) <= secs(ims)
+        }
+        _ => false,
+    };
+    if not_modified {
+        return base(304, Body::Empty);
+    }
+    let ctype = content_type(key);
+    let full = || base(200, Body::File { path: path.to_path_buf(), start: 0, len: src.size }).header("content-type", ctype);
+    let Some(range) = range.and_then(|r| r.to_str().ok()) else {
+        return full();
+    };
+    match parse_range(range, src.size) {
+        Some(Ok((start, end))) => base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
+            .header("content-type", ctype)
+            .header("content-range", format!("bytes {start}-{end}/{}", src.size)),
+        Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{}", src.size)),
+        // Multiple or malformed ranges: the whole object, as RFC 9110 allows.
+        None => full(),
+    }
+}
+
+/// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range: `Some(Ok((first, last)))`, `Some(Err(()))`
+/// when unsatisfiable, `None` when not a single byte range.
+fn parse_range(h: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
+    let spec = h.strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let num = |s: &str| s.trim().parse::<u64>().ok();
+    let (start, end) = match (a.trim().is_empty(), b.trim().is_empty()) {
+        (true, false) => {
+            let n = num(b)?;
+            if n == 0 || size == 0 {
+                return Some(Err(()));
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (false, true) => (num(a)?, size.saturating_sub(1)),
+        (false, false) => (num(a)?, num(b)?.min(size.saturating_sub(1))),
+        (true, true) => return None,
+    };
+    if start >= size || start > end {
+        return Some(Err(()));
+    }
+    Some(Ok((start, end)))
+}
+
+/// Content-Type of a raw object by its name (directory buckets store no metadata).
+fn content_type(key: &str) -> &'static str {
+    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 9))));
+        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=5-1", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"a\"", "\"a\""));
+        assert!(etag_matches("\"b\", \"a\"", "\"a\""));
+        assert!(etag_matches("W/\"a\"", "\"a\""));
+        assert!(etag_matches("*", "\"a\""));
+        assert!(!etag_matches("\"b\"", "\"a\""));
+    }
+}

@@ -1,0 +1,75 @@
+//! Every Prometheus metric of the proxy, registered once in its own registry and served on the
+//! metrics listener. Labels are bounded (outcome, status class, stage), never keys or URLs.
+
+use std::sync::OnceLock;
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+pub struct Metrics {
+    pub registry: Registry,
+    /// Requests by outcome (hit, miss, raw, error, not_modified, busy) and status.
+    pub requests: IntCounterVec,
+    /// Seconds per stage: origin, decode+transform+encode ("transform"), total.
+    pub stage_seconds: HistogramVec,
+    pub cache_hits: IntCounter,
+    pub cache_misses: IntCounter,
+    pub cache_bytes: IntGauge,
+    pub cache_evictions: IntCounter,
+    pub queue_depth: IntGauge,
+    pub workers_busy: IntGauge,
+    pub origin_fetches: IntCounter,
+    pub transforms: IntCounter,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = Registry::new_custom(Some("imgedge".into()), None).expect("static prefix");
+        let requests = IntCounterVec::new(Opts::new("requests_total", "Requests by outcome and status"), &["outcome", "status"])
+            .expect("static metric");
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new("stage_seconds", "Time spent per stage").buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["stage"],
+        )
+        .expect("static metric");
+        let counter = |n: &str, h: &str| IntCounter::new(n, h).expect("static metric");
+        let gauge = |n: &str, h: &str| IntGauge::new(n, h).expect("static metric");
+        let m = Metrics {
+            requests,
+            stage_seconds,
+            cache_hits: counter("cache_hits_total", "Processed variants served from the cache"),
+            cache_misses: counter("cache_misses_total", "Processed variants that had to be made"),
+            cache_bytes: gauge("cache_bytes", "Bytes of variants in the cache"),
+            cache_evictions: counter("cache_evictions_total", "Variants evicted for size or age"),
+            queue_depth: gauge("transform_queue_depth", "Transforms waiting for a worker"),
+            workers_busy: gauge("transform_workers_busy", "Transform workers running"),
+            origin_fetches: counter("origin_fetches_total", "Source objects fetched for processing"),
+            transforms: counter("transforms_total", "Transforms executed"),
+            registry,
+        };
+        let r = &m.registry;
+        for c in [&m.cache_hits, &m.cache_misses, &m.cache_evictions, &m.origin_fetches, &m.transforms] {
+            r.register(Box::new(c.clone())).expect("unique metric");
+        }
+        for g in [&m.cache_bytes, &m.queue_depth, &m.workers_busy] {
+            r.register(Box::new(g.clone())).expect("unique metric");
+        }
+        r.register(Box::new(m.requests.clone())).expect("unique metric");
+        r.register(Box::new(m.stage_seconds.clone())).expect("unique metric");
+        m
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static M: OnceLock<Metrics> = OnceLock::new();
+    M.get_or_init(Metrics::new)
+}

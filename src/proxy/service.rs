@@ -1,0 +1,55 @@
+//! Building the pingora server from our configuration: pingora's own `ServerConf` is derived
+//! from the TOML (one file for everything), plus the proxy service and the metrics service.
+
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::Server;
+use pingora::services::listening::Service;
+
+use super::metrics::metrics;
+use super::App;
+use crate::config::Config;
+
+/// Serves `/metrics` from our registry on its own listener.
+pub struct MetricsApp;
+
+#[async_trait::async_trait]
+impl ServeHttp for MetricsApp {
+    async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
+        let body = metrics().render();
+        http::Response::builder()
+            .status(200)
+            .header("content-type", "text/plain; version=0.0.4")
+            .header("content-length", body.len())
+            .body(body)
+            .unwrap_or_default()
+    }
+}
+
+fn server_conf(cfg: &Config) -> ServerConf {
+    ServerConf {
+        threads: cfg.server.threads,
+        grace_period_seconds: Some(cfg.server.grace_period_s),
+        graceful_shutdown_timeout_seconds: Some(cfg.server.graceful_shutdown_timeout_s),
+        // Transform workers run on tokio's blocking pool: allow it a little more than them.
+        max_blocking_threads: Some(cfg.server.transform_workers.max(64) + 16),
+        ..ServerConf::default()
+    }
+}
+
+/// The pingora server with every service attached, ready for `run_forever`.
+pub fn build(cfg: &Config) -> Result<Server, String> {
+    let app = App::new(cfg)?;
+    let mut server = Server::new_with_opt_and_conf(Opt::default(), server_conf(cfg));
+    server.bootstrap();
+    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, app);
+    proxy.add_tcp(&cfg.server.listen);
+    server.add_service(proxy);
+    if !cfg.server.metrics_listen.is_empty() {
+        let mut m = Service::new("metrics".to_string(), MetricsApp);
+        m.add_tcp(&cfg.server.metrics_listen);
+        server.add_service(m);
+    }
+    Ok(server)
+}

@@ -1,0 +1,143 @@
+//! Starts the real `imgedge serve` binary on free loopback ports with a config written for the
+//! test, and a minimal HTTP/1.1 client (the proxy always sends Content-Length).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Proxy {
+    child: Child,
+    pub addr: String,
+    pub metrics: String,
+    pub dir: PathBuf,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the proxy. `extra` is TOML inserted in `[server]`; `buckets` is the bucket TOML
+/// (use `{dir}` for the bucket directory, which holds copies of the OSS sample images).
+pub fn start(name: &str, server_extra: &str, rest: &str) -> Proxy {
+    let dir = super::temp_dir(name);
+    let bucket = dir.join("bucket");
+    std::fs::create_dir_all(&bucket).unwrap();
+    for f in ["example.jpg", "f.jpg", "example.gif", "aws_logo.png"] {
+        std::fs::copy(super::corpus(&format!("oss/{f}")), bucket.join(f)).unwrap();
+    }
+    let (port, mport) = (free_port(), free_port());
+    let conf = format!(
+        "domains = [\"localhost\"]\n[server]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:{mport}\"\n{server_extra}\n{}",
+        rest.replace("{dir}", &bucket.display().to_string())
+    );
+    let conf_path = dir.join("imgedge.toml");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_imgedge"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
+        .spawn()
+        .unwrap();
+    let proxy = Proxy {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+        metrics: format!("127.0.0.1:{mport}"),
+        dir: bucket,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(&proxy.addr).is_err() || TcpStream::connect(&proxy.metrics).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "proxy did not start: {}",
+            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proxy
+}
+
+/// The usual public bucket.
+pub const PUBLIC: &str = "[[buckets]]\nname = \"demo\"\nstyle_delimiters = [\"!\", \"@!\"]\n[buckets.origin]\ntype = \"dir\"\npath = \"{dir}\"\n[buckets.styles]\nthumb = \"image/resize,w_100\"\n";
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn image(&self) -> image::DynamicImage {
+        image::load_from_memory(&self.body).unwrap_or_else(|e| panic!("not an image ({e}): {}", self.text()))
+    }
+
+    /// `<Tag>` of an OSS XML error body.
+    pub fn xml(&self, tag: &str) -> Option<String> {
+        let t = self.text();
+        let open = format!("<{tag}>");
+        let start = t.find(&open)? + open.len();
+        let end = t[start..].find(&format!("</{tag}>"))? + start;
+        Some(t[start..end].to_string())
+    }
+}
+
+/// One request on a fresh connection.
+pub fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Response { status, headers, body: raw[split + 4..].to_vec() }
+}
+
+pub fn get(addr: &str, target: &str) -> Response {
+    request(addr, "GET", target, &[])
+}
+
+/// A counter or gauge from the metrics listener.
+pub fn metric(p: &Proxy, name: &str) -> f64 {
+    let text = get(&p.metrics, "/metrics").text();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+pub fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}

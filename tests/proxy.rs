@@ -1,0 +1,205 @@
+//! The real proxy (`imgedge serve`) on loopback, with a directory bucket: raw objects with
+//! validators and ranges, processed variants, styles in both URL forms, the cache and its
+//! sharing of concurrent misses, backpressure, errors as OSS XML, metrics.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::server::{get, metric, read, request, start, PUBLIC};
+
+#[test]
+fn raw_objects_stream_with_validators_and_ranges() {
+    let p = start("px-raw", "", PUBLIC);
+    let file = read(&p.dir.join("example.jpg"));
+    let r = get(&p.addr, "/example.jpg");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, file);
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert!(r.header("x-oss-request-id").is_some_and(|v| v.len() == 24));
+    let etag = r.header("etag").unwrap().to_string();
+    let lm = r.header("last-modified").unwrap().to_string();
+    assert_eq!(request(&p.addr, "GET", "/example.jpg", &[("If-None-Match", &etag)]).status, 304);
+    assert_eq!(request(&p.addr, "GET", "/example.jpg", &[("If-Modified-Since", &lm)]).status, 304);
+    assert_eq!(request(&p.addr, "GET", "/example.jpg", &[("If-None-Match", "\"other\"")]).status, 200);
+    let part = request(&p.addr, "GET", "/example.jpg", &[("Range", "bytes=10-19")]);
+    assert_eq!((part.status, part.body.as_slice()), (206, &file[10..20]));
+    assert_eq!(part.header("content-range"), Some(format!("bytes 10-19/{}", file.len()).as_str()));
+    assert_eq!(request(&p.addr, "GET", "/example.jpg", &[("Range", "bytes=999999-")]).status, 416);
+    let head = request(&p.addr, "HEAD", "/example.jpg", &[]);
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    assert_eq!(head.header("content-length"), Some(file.len().to_string().as_str()));
+}
+
+#[test]
+fn processing_styles_and_cache() {
+    let p = start("px-process", "", PUBLIC);
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!((r.image().width(), r.image().height()), (100, 67));
+    assert!(r.header("cache-control").is_some());
+    let hits = metric(&p, "imgedge_cache_hits_total");
+    // URL-encoded, the same canonical pipeline: served from the cache, same ETag.
+    let again = get(&p.addr, "/example.jpg?x-oss-process=image%2Fresize%2Cm_lfit%2Cw_100");
+    assert_eq!(again.body, r.body);
+    assert_eq!(again.header("etag"), r.header("etag"));
+    assert_eq!(metric(&p, "imgedge_cache_hits_total"), hits + 1.0);
+    let etag = r.header("etag").unwrap();
+    let nm =
+        request(&p.addr, "GET", "/example.jpg?x-oss-process=image/resize,w_100", &[("If-None-Match", etag)]);
+    assert_eq!((nm.status, nm.body.len()), (304, 0));
+    for target in ["/example.jpg?x-oss-process=style/thumb", "/example.jpg!thumb", "/example.jpg@!thumb"] {
+        let s = get(&p.addr, target);
+        assert_eq!(s.status, 200, "{target}: {}", s.text());
+        assert_eq!(s.image().width(), 100, "{target}");
+    }
+    let info = get(&p.addr, "/f.jpg?x-oss-process=image/info");
+    assert_eq!(info.header("content-type"), Some("application/json"));
+    assert!(info.text().contains("\"Orientation\":{\"value\":\"7\"}"));
+}
+
+#[test]
+fn errors_are_oss_xml() {
+    let p = start("px-errors", "", PUBLIC);
+    let cases = [
+        ("/nosuch.jpg", 404, "NoSuchKey", None),
+        ("/nosuch.jpg?x-oss-process=image/resize,w_100", 404, "NoSuchKey", None),
+        ("/example.jpg?x-oss-process=image/resize,w_0", 400, "InvalidArgument", Some("0040-00000312")),
+        ("/example.jpg?x-oss-process=style/nosuch", 404, "NoSuchStyle", None),
+        (
+            "/example.jpg?x-oss-process=image/resize,w_1&x-oss-process=image/resize,w_2",
+            400,
+            "InvalidArgument",
+            None,
+        ),
+        ("/example.jpg?x-oss-process=image/resize,w_1|sys/saveas,o_dGVzdA", 400, "InvalidArgument", None),
+        ("/../../etc/passwd", 404, "NoSuchKey", None),
+        ("/%2e%2e/%2e%2e/etc/passwd", 404, "NoSuchKey", None),
+    ];
+    for (target, status, code, ec) in cases {
+        let r = get(&p.addr, target);
+        assert_eq!(r.status, status, "{target}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/xml"), "{target}");
+        assert_eq!(r.xml("Code").as_deref(), Some(code), "{target}");
+        assert_eq!(r.xml("EC").as_deref(), ec, "{target}");
+        assert_eq!(r.xml("RequestId").as_deref(), r.header("x-oss-request-id"), "{target}");
+        assert!(r.xml("HostId").is_some());
+        assert!(!r.text().contains("/tmp") && !r.text().contains("panicked"), "{target}: no internals");
+    }
+    let head = request(&p.addr, "HEAD", "/nosuch.jpg", &[]);
+    assert_eq!((head.status, head.body.len()), (404, 0));
+    assert_eq!(request(&p.addr, "DELETE", "/example.jpg", &[]).status, 405);
+}
+
+#[test]
+fn private_buckets_refuse_anonymous_requests() {
+    let p =
+        start("px-private", "", &PUBLIC.replace("name = \"demo\"\n", "name = \"demo\"\nacl = \"private\"\n"));
+    for target in ["/example.jpg", "/example.jpg?x-oss-process=image/resize,w_10", "/example.jpg!thumb"] {
+        let r = get(&p.addr, target);
+        assert_eq!((r.status, r.xml("Code").as_deref()), (403, Some("AccessDenied")), "{target}");
+    }
+}
+
+#[test]
+fn concurrent_identical_misses_share_one_fetch_and_one_transform() {
+    let p = start("px-stampede", "transform_workers = 2\nqueue = 200\nqueue_wait_ms = 30000", PUBLIC);
+    let (f0, t0) = (metric(&p, "imgedge_origin_fetches_total"), metric(&p, "imgedge_transforms_total"));
+    let n = 100;
+    let barrier = Arc::new(Barrier::new(n));
+    let addr = Arc::new(p.addr.clone());
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (b, a) = (barrier.clone(), addr.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                get(&a, "/example.jpg?x-oss-process=image/resize,w_123/rotate,33")
+            })
+        })
+        .collect();
+    let bodies: Vec<Vec<u8>> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .map(|r| {
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.body
+        })
+        .collect();
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "every client gets the same bytes");
+    assert_eq!(metric(&p, "imgedge_origin_fetches_total") - f0, 1.0);
+    assert_eq!(metric(&p, "imgedge_transforms_total") - t0, 1.0);
+}
+
+#[test]
+fn a_flood_past_the_queue_gets_fast_503s_while_hits_still_answer() {
+    let p = start("px-flood", "transform_workers = 1\nqueue = 1\nqueue_wait_ms = 5000", PUBLIC);
+    // Warm one variant.
+    assert_eq!(get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_50").status, 200);
+    let addr = Arc::new(p.addr.clone());
+    let flood: Vec<_> = (0..12)
+        .map(|i| {
+            let a = addr.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                // Distinct, slow variants (blur on an enlarged image), so nothing is shared.
+                let r = get(
+                    &a,
+                    &format!(
+                        "/example.jpg?x-oss-process=image/resize,w_{},limit_0/blur,r_50,s_50/sharpen,{}",
+                        3000 + i,
+                        100 + i
+                    ),
+                );
+                (r, t.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    let t = Instant::now();
+    let hit = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_50");
+    let hit_time = t.elapsed();
+    assert_eq!(hit.status, 200);
+    let results: Vec<_> = flood.into_iter().map(|h| h.join().unwrap()).collect();
+    let busy: Vec<_> = results.iter().filter(|(r, _)| r.status == 503).collect();
+    assert!(busy.len() >= 8, "most of the flood is refused: {}", busy.len());
+    for (r, took) in &busy {
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert_eq!(r.xml("Code").as_deref(), Some("ServiceUnavailable"));
+        assert!(*took < Duration::from_secs(2), "503 without waiting: {took:?}");
+    }
+    assert!(results.iter().all(|(r, _)| r.status == 200 || r.status == 503));
+    assert!(hit_time < Duration::from_secs(2), "a cache hit is not stuck behind the flood: {hit_time:?}");
+}
+
+#[test]
+fn sources_over_the_limit_are_refused_from_their_size() {
+    let p = start("px-limit", "", &format!("[limits]\nmax_src_bytes = 10000\n{PUBLIC}"));
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (400, Some("ImageTooLarge")));
+    // Raw objects are not processed, so no limit applies to them.
+    assert_eq!(get(&p.addr, "/example.jpg").status, 200);
+}
+
+#[test]
+fn metrics_are_exposed() {
+    let p = start("px-metrics", "", PUBLIC);
+    get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_77");
+    get(&p.addr, "/nosuch.jpg");
+    let text = get(&p.metrics, "/metrics").text();
+    for name in [
+        "imgedge_requests_total",
+        "imgedge_stage_seconds_bucket",
+        "imgedge_cache_hits_total",
+        "imgedge_cache_misses_total",
+        "imgedge_cache_bytes",
+        "imgedge_cache_evictions_total",
+        "imgedge_transform_queue_depth",
+        "imgedge_transform_workers_busy",
+    ] {
+        assert!(text.contains(name), "{name} missing");
+    }
+    assert!(text.contains("outcome=\"miss\",status=\"200\""), "{text}");
+    assert!(text.contains("outcome=\"error\",status=\"404\""));
+    assert!(text.contains("stage=\"transform\""));
+}

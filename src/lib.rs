@@ -6,11 +6,11 @@
 pub mod transform;
 
 #[cfg(feature = "server")]
+pub mod access;
+#[cfg(feature = "server")]
 pub mod cli;
 #[cfg(feature = "server")]
 pub mod config;
-#[cfg(feature = "server")]
-pub mod access;
 #[cfg(feature = "server")]
 pub mod proxy;
 #[cfg(feature = "server")]

@@ -203,3 +203,43 @@ fn metrics_are_exposed() {
     assert!(text.contains("outcome=\"error\",status=\"404\""));
     assert!(text.contains("stage=\"transform\""));
 }
+
+#[test]
+fn source_protection_allows_only_styles_to_anonymous_users() {
+    let conf = PUBLIC.replace(
+        "name = \"demo\"\n",
+        "name = \"demo\"\nsource_protect = true\nsource_protect_suffixes = [\"jpg\"]\n",
+    );
+    let p = start("px-protect", "", &conf);
+    let raw = get(&p.addr, "/example.jpg");
+    assert_eq!((raw.status, raw.xml("Code").as_deref()), (403, Some("AccessDenied")));
+    let img = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!((img.status, img.xml("EC").as_deref()), (403, Some("0040-00000031")));
+    assert_eq!(get(&p.addr, "/example.jpg?x-oss-process=style/thumb").status, 200);
+    assert_eq!(get(&p.addr, "/example.jpg!thumb").status, 200);
+    // Only listed suffixes are protected; the case of the key does not matter.
+    assert_eq!(get(&p.addr, "/aws_logo.png").status, 200);
+    std::fs::copy(p.dir.join("example.jpg"), p.dir.join("UPPER.JPG")).unwrap();
+    assert_eq!(get(&p.addr, "/UPPER.JPG").status, 403);
+    assert_eq!(get(&p.addr, "/%65xample.jpg").status, 403, "an encoded key is the same key");
+}
+
+#[test]
+fn referer_rules_follow_oss() {
+    let conf = format!(
+        "{PUBLIC}[buckets.referer]\nallow_empty = false\nwhitelist = [\"https://*.example.com\"]\nblacklist = [\"https://bad.example.com\"]\n"
+    );
+    let p = start("px-referer", "", &conf);
+    let with = |r: &str| request(&p.addr, "GET", "/example.jpg!thumb", &[("Referer", r)]);
+    assert_eq!(with("https://a.example.com/page.html").status, 200);
+    let cases = [
+        (get(&p.addr, "/example.jpg!thumb"), "0003-00000501"),
+        (with("https://bad.example.com/x"), "0003-00000502"),
+        (with("https://evil.com/"), "0003-00000503"),
+        (with("https://a.example.com.evil.net/"), "0003-00000503"),
+    ];
+    for (r, ec) in cases {
+        assert_eq!((r.status, r.xml("EC").as_deref()), (403, Some(ec)));
+        assert_eq!(r.xml("BucketName").as_deref(), Some("demo"));
+    }
+}

@@ -1,6 +1,8 @@
-//! Request authentication: decides whether a request is anonymous or carries a valid OSS
-//! signature (V1 `OSS ak:sig` / `OSSAccessKeyId…Signature`, V4 `OSS4-HMAC-SHA256`, each in header
-//! and presigned-URL form), so the official OSS SDKs can talk to imgedge unchanged.
+//! Access control for incoming requests. This file holds request authentication: it decides
+//! whether a request is anonymous or carries a valid OSS signature (V1 `OSS ak:sig` /
+//! `OSSAccessKeyId…Signature`, V4 `OSS4-HMAC-SHA256`, each in header and presigned-URL form), so
+//! the official OSS SDKs can talk to imgedge unchanged. `referer` and `protect` are the checks
+//! applied after it.
 //!
 //! The caller splits the request and percent-decodes path and query exactly once; everything
 //! here works on those decoded parts and rebuilds the canonical forms the SDKs sign. Whatever the

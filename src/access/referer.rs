@@ -7,10 +7,10 @@
 //!
 //! # Matching (our choices where OSS is silent)
 //!
-//! * An entry matches the **whole** Referer (after truncation), never a prefix: `https://a.com`
-//!   does not match `https://a.com/x.html` unless `truncate_path` is on. This is what makes OSS's
-//!   `TruncatePath` switch meaningful, and it keeps `https://a.com` from matching
-//!   `https://a.com.evil.net` (the prefix trap of security.md §1.12).
+//! * An entry without a path (`https://*.example.com`) names a site: it matches every page of a
+//!   host that matches the host part **entirely**, so `https://a.com` matches
+//!   `https://a.com/x.html` but never `https://a.com.evil.net/` (the prefix trap of security.md
+//!   §1.12). An entry with a path must match the whole (truncated) path: `https://a.com/img/*`.
 //! * An entry with a scheme (`scheme://host[/path]`) is matched part by part. Scheme and host are
 //!   ASCII case-insensitive; the path (with any untruncated query) is case-sensitive, as URL paths
 //!   are. A wildcard in the host part only matches inside the Referer's host, so
@@ -18,10 +18,7 @@
 //!   and every `*` except a leading one (the "any subdomain" idiom) do not match `.`: so
 //!   `https://a.example.com*` may add a port but never becomes `a.example.com.evil.net`.
 //!   A leading `*` is as loose as written: `https://*example.com` also matches `evilexample.com`.
-//!   A `*` that ends an entry without a path also matches any path: `https://a.com*` is
-//!   `https://a.com` + port + anything after.
-//! * An empty path is the same as `/` on both sides (`https://a.com` ≡ `https://a.com/`, as
-//!   browsers send origin-only Referers with the slash).
+//!   A `*` that ends the host part may add a port: `https://a.com*` matches `https://a.com:8443/`.
 //! * Userinfo (`user@`) in the Referer's authority is ignored; browsers never send it.
 //! * Entries without `://` (OSS's docs show `*` and `*.console.aliyun.com`) are matched the way
 //!   OSS does, as one glob over the whole Referer, case-insensitive. They are as loose as they
@@ -144,9 +141,9 @@ fn entry_matches(entry: &str, referer: &str) -> bool {
     // In an entry `?` is a wildcard, so only `/` (or a literal `#`) ends its host part.
     let (host, rest) = split_authority(after, &['/', '?', '#']);
     let (p_host, p_rest) = split_authority(p_after, &['/', '#']);
-    // Empty path ≡ "/" on both sides; a trailing `*` in the host part also covers the path.
+    // An entry without a path names a site: any page of that exact host matches.
     let mut p_rest_tokens = tokens(p_rest, Part::Loose);
-    if p_rest.is_empty() && p_host.ends_with('*') {
+    if p_rest.is_empty() {
         p_rest_tokens = vec![Tok::Star { dot: true }];
     } else if !p_rest.starts_with('/') {
         p_rest_tokens.insert(0, Tok::Lit('/'));

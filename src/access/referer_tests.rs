@@ -126,6 +126,16 @@ fn case_scheme_port_userinfo() {
 }
 
 #[test]
+fn entries_without_a_path_name_a_whole_site() {
+    let c = cfg(false, &["https://a.com", "https://*.example.com"], &[]);
+    assert!(ok(&c, "https://a.com/x.html"));
+    assert!(ok(&c, "https://b.example.com/deep/page.html"));
+    assert!(!ok(&c, "https://a.com.evil.net/"));
+    assert!(!ok(&c, "https://a.example.com.evil.net/x"));
+    assert!(!ok(&c, "https://evil.com/a.com"));
+}
+
+#[test]
 fn truncation_flags() {
     let base = cfg(true, &["https://a.com/page"], &[]);
     assert!(ok(&base, "https://a.com/page?x=1#frag"));
@@ -133,7 +143,8 @@ fn truncation_flags() {
     assert!(!ok(&keep_query, "https://a.com/page?x=1"));
     assert!(ok(&keep_query, "https://a.com/page"));
     // truncate_path only acts together with allow_truncate_query.
-    let c = cfg(true, &["https://a.com"], &[]);
+    let c = cfg(true, &["https://a.com/"], &[]);
+    assert!(!ok(&c, "https://a.com/deep/page"), "an entry with a path matches that path only");
     let path = RefererConfig { truncate_path: true, ..c.clone() };
     assert!(ok(&path, "https://a.com/deep/page?x=1"));
     assert!(ok(&path, "https://a.com?x=1"));

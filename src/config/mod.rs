@@ -249,7 +249,8 @@ impl Config {
 
     /// Reads and parses a file.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| err(file.display().to_string(), e.to_string()))?;
+        let text =
+            std::fs::read_to_string(file).map_err(|e| err(file.display().to_string(), e.to_string()))?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         Config::parse(&text, &base)
     }
@@ -260,8 +261,11 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, v) in [("server.listen", &self.server.listen), ("server.metrics_listen", &self.server.metrics_listen)] {
-            if !(v.is_empty() && key == "server.metrics_listen") && v.parse::<std::net::SocketAddr>().is_err() {
+        for (key, v) in
+            [("server.listen", &self.server.listen), ("server.metrics_listen", &self.server.metrics_listen)]
+        {
+            if !(v.is_empty() && key == "server.metrics_listen") && v.parse::<std::net::SocketAddr>().is_err()
+            {
                 return Err(err(key, format!("\"{v}\" is not an address:port")));
             }
         }
@@ -307,14 +311,19 @@ impl Config {
                 Origin::Http { url } if !(url.starts_with("http://") || url.starts_with("https://")) => {
                     return Err(err(at("origin.url"), "must start with http:// or https://"))
                 }
-                Origin::S3 { endpoint, .. } if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) => {
+                Origin::S3 { endpoint, .. }
+                    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) =>
+                {
                     return Err(err(at("origin.endpoint"), "must start with http:// or https://"))
                 }
                 _ => {}
             }
             for (j, r) in b.referer.whitelist.iter().chain(&b.referer.blacklist).enumerate() {
                 if !(r.starts_with("http://") || r.starts_with("https://")) {
-                    return Err(err(at(&format!("referer[{j}]")), "entries include the scheme (http:// or https://)"));
+                    return Err(err(
+                        at(&format!("referer[{j}]")),
+                        "entries include the scheme (http:// or https://)",
+                    ));
                 }
             }
         }

@@ -65,8 +65,14 @@ fn validation_names_the_key() {
     let bucket = |extra: &str| parse(&format!("{MIN}{extra}"));
     assert_eq!(parse(&MIN.replace("demo", "Bad_Name")).unwrap_err().path, "buckets[0].name");
     assert_eq!(parse(&MIN.replace("../samples", "../nope")).unwrap_err().path, "buckets[0].origin.path");
-    assert_eq!(bucket("[buckets.styles]\n\"a@b\" = \"image/resize,w_1\"\n").unwrap_err().path, "buckets[0].styles.a@b");
-    assert_eq!(bucket("[buckets.styles]\nx = \"image/resize,w_0\"\n").unwrap_err().path, "buckets[0].styles.x");
+    assert_eq!(
+        bucket("[buckets.styles]\n\"a@b\" = \"image/resize,w_1\"\n").unwrap_err().path,
+        "buckets[0].styles.a@b"
+    );
+    assert_eq!(
+        bucket("[buckets.styles]\nx = \"image/resize,w_0\"\n").unwrap_err().path,
+        "buckets[0].styles.x"
+    );
     assert!(bucket("[buckets.styles]\nx = \"image/resize,w_10\"\n").is_ok());
     let keyed = |k: &str| parse(&MIN.replace("name = \"demo\"\n", &format!("name = \"demo\"\n{k}\n")));
     assert_eq!(keyed("style_delimiters = [\"#\"]").unwrap_err().path, "buckets[0].style_delimiters");

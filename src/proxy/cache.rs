@@ -31,7 +31,9 @@ impl VariantCache {
         }
         let cache = Cache::builder()
             .max_capacity(capacity_bytes)
-            .weigher(|k: &String, v: &Arc<Variant>| (k.len() + v.body.len() + v.etag.len() + 64).min(u32::MAX as usize) as u32)
+            .weigher(|k: &String, v: &Arc<Variant>| {
+                (k.len() + v.body.len() + v.etag.len() + 64).min(u32::MAX as usize) as u32
+            })
             .time_to_live(ttl)
             .eviction_listener(|k: Arc<String>, v: Arc<Variant>, cause| {
                 metrics().cache_bytes.sub((k.len() + v.body.len()) as i64);

@@ -15,11 +15,25 @@ pub struct OssError {
     pub message: Cow<'static, str>,
     /// Extra elements such as `<BucketName>` for referer denials.
     pub bucket_name: Option<String>,
+    /// `<StringToSign>` of a SignatureDoesNotMatch, as OSS echoes it (no secret in it).
+    pub string_to_sign: Option<String>,
 }
 
 impl OssError {
-    pub fn new(status: u16, code: &'static str, ec: Option<&'static str>, message: impl Into<Cow<'static, str>>) -> Self {
-        OssError { status, code: Cow::Borrowed(code), ec, message: message.into(), bucket_name: None }
+    pub fn new(
+        status: u16,
+        code: &'static str,
+        ec: Option<&'static str>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        OssError {
+            status,
+            code: Cow::Borrowed(code),
+            ec,
+            message: message.into(),
+            bucket_name: None,
+            string_to_sign: None,
+        }
     }
 
     pub fn access_denied(ec: Option<&'static str>, message: impl Into<Cow<'static, str>>) -> Self {
@@ -56,9 +70,14 @@ impl OssError {
         if let Some(b) = &self.bucket_name {
             out.push_str(&format!("  <BucketName>{}</BucketName>\n", escape(b)));
         }
+        if let Some(sts) = &self.string_to_sign {
+            out.push_str(&format!("  <StringToSign>{}</StringToSign>\n", escape(sts)));
+        }
         if let Some(ec) = self.ec {
             out.push_str(&format!("  <EC>{ec}</EC>\n"));
-            out.push_str(&format!("  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={ec}</RecommendDoc>\n"));
+            out.push_str(&format!(
+                "  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={ec}</RecommendDoc>\n"
+            ));
         }
         out.push_str("</Error>\n");
         out
@@ -73,6 +92,7 @@ impl From<transform::Error> for OssError {
             ec: e.ec,
             message: e.message,
             bucket_name: None,
+            string_to_sign: None,
         }
     }
 }
@@ -111,7 +131,8 @@ mod tests {
         assert!(x.contains("<HostId>demo.localhost</HostId>"));
         assert!(x.contains("<EC>0040-00000312</EC>"));
         assert_eq!(e.status, 400);
-        let mut r = OssError::access_denied(Some("0003-00000503"), "You are denied by bucket referer policy.");
+        let mut r =
+            OssError::access_denied(Some("0003-00000503"), "You are denied by bucket referer policy.");
         r.bucket_name = Some("demo".into());
         assert!(r.xml("id", "h").contains("<BucketName>demo</BucketName>"));
     }

@@ -13,23 +13,29 @@ use pingora::proxy::Session;
 
 use super::cache::{Variant, VariantCache};
 use super::classify;
-use crate::route::{self, HostMap};
 use super::error::OssError;
 use super::metrics::metrics;
 use super::respond::{Answer, Body};
 use super::workers::Workers;
 use super::Ctx;
+use crate::access::protect::{self, Decision, ProtectConfig};
+use crate::access::referer::{self, RefererConfig};
+use crate::access::{self, Auth, Credentials, RequestParts};
 use crate::config::{self, Acl, Config};
+use crate::route::{self, HostMap};
 use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, Pipeline};
 
 /// A bucket at run time.
 struct BucketRt {
     conf: config::Bucket,
     objects: Arc<DirObjects>,
+    referer: RefererConfig,
+    protect: ProtectConfig,
 }
 
 /// The proxy application: configuration and shared state.
 pub struct App {
+    keys: Keys,
     limits: Limits,
     hosts: HostMap,
     /// Requests whose Host names no bucket go here (so `127.0.0.1:8080` works out of the box).
@@ -47,15 +53,33 @@ impl App {
         let mut custom = Vec::new();
         for b in &cfg.buckets {
             let objects = match &b.origin {
-                config::Origin::Dir { path } => {
-                    DirObjects::new(path).map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?
-                }
+                config::Origin::Dir { path } => DirObjects::new(path)
+                    .map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?,
                 _ => return Err(format!("bucket {}: only directory origins are served so far", b.name)),
             };
             custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
-            buckets.insert(b.name.clone(), BucketRt { conf: b.clone(), objects: Arc::new(objects) });
+            let r = &b.referer;
+            let referer = RefererConfig {
+                allow_empty: r.allow_empty,
+                allow_truncate_query: r.allow_truncate_query,
+                truncate_path: r.truncate_path,
+                whitelist: r.whitelist.clone(),
+                blacklist: r.blacklist.clone(),
+            };
+            let protect =
+                ProtectConfig { enabled: b.source_protect, suffixes: b.source_protect_suffixes.clone() };
+            buckets.insert(
+                b.name.clone(),
+                BucketRt { conf: b.clone(), objects: Arc::new(objects), referer, protect },
+            );
         }
         Ok(App {
+            keys: Keys(
+                cfg.access_keys
+                    .iter()
+                    .map(|k| (k.id.clone(), (k.secret.clone(), k.buckets.clone())))
+                    .collect(),
+            ),
             limits: cfg.limits.to_limits(),
             hosts: HostMap::new(&cfg.domains, &custom),
             default_bucket: cfg.buckets.first().map(|b| b.name.clone()).unwrap_or_default(),
@@ -76,7 +100,8 @@ impl App {
             Ok(a) => a,
             Err(e) => {
                 ctx.outcome = if e.status == 503 { "busy" } else { "error" };
-                let host = session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+                let host =
+                    session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
                 let host_id = if self.host_id.is_empty() { host } else { &self.host_id };
                 Answer::error(&e, &ctx.request_id, host_id)
             }
@@ -93,24 +118,59 @@ impl App {
             return Err(OssError::method_not_allowed());
         }
         let host = req.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
-        let name = self.hosts.bucket_for(host).map(|b| b.into_owned()).unwrap_or_else(|| self.default_bucket.clone());
-        let bucket = self.buckets.get(&name).ok_or_else(OssError::no_such_bucket)?;
-        if req.uri.path() == "/" {
-            return Err(OssError::new(501, "NotImplemented", None, "Bucket-level APIs are not provided yet."));
+        let (bucket, path) = self.bucket_and_path(host, req.uri.path())?;
+        if path == "/" {
+            return Err(OssError::new(
+                501,
+                "NotImplemented",
+                None,
+                "Bucket-level APIs are not provided yet.",
+            ));
         }
-        let key = route::decode_key(req.uri.path())
+        let key = route::decode_key(path)
             .map_err(|e| OssError::new(400, "InvalidObjectName", e.ec(), e.to_string()))?;
         let query = classify::parse_query(req.uri.query())?;
-        let signed = false;
+        let headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .collect();
+        let parts =
+            RequestParts { method, bucket: &bucket.conf.name, key: &key, query: &query, headers: &headers };
+        let auth = access::authenticate(&parts, &self.keys, SystemTime::now()).map_err(|e| OssError {
+            status: e.status,
+            code: e.code.into(),
+            ec: e.ec,
+            message: e.message.into(),
+            bucket_name: None,
+            string_to_sign: e.string_to_sign,
+        })?;
+        let (signed, by_header) = match &auth {
+            Auth::Anonymous => (false, false),
+            Auth::Signed { access_key_id, by_header, .. } => {
+                if !self.keys.may_read(access_key_id, &bucket.conf.name) {
+                    return Err(OssError::access_denied(None, "The access key may not read this bucket."));
+                }
+                (true, *by_header)
+            }
+        };
         if bucket.conf.acl == Acl::Private && !signed {
-            return Err(OssError::access_denied(None, "You have no right to access this object because of bucket acl."));
+            return Err(OssError::access_denied(
+                None,
+                "You have no right to access this object because of bucket acl.",
+            ));
         }
         let conditional = Conditional::of(req);
         let styles: HashMap<String, String> = bucket.conf.styles.clone().into_iter().collect();
         let (object, pipeline) = match classify::single(&query, "x-oss-process")? {
             Some(Some(v)) => (key.clone(), Some(transform::parse(v, &styles, &self.limits)?)),
             Some(None) => {
-                return Err(OssError::new(400, "InvalidArgument", None, "x-oss-process needs a value on GET"));
+                return Err(OssError::new(
+                    400,
+                    "InvalidArgument",
+                    None,
+                    "x-oss-process needs a value on GET",
+                ));
             }
             None => match self.separator_style(bucket, &key, &styles)? {
                 Some((object, p)) => (object, Some(p)),
@@ -119,6 +179,29 @@ impl App {
         };
         if pipeline.as_ref().is_some_and(|p| p.saveas.is_some()) {
             return Err(OssError::new(400, "InvalidArgument", None, "sys/saveas is only allowed with POST"));
+        }
+        if !by_header {
+            // Hotlink rules apply to anonymous and presigned-URL requests alike.
+            let referer = session.req_header().headers.get("referer").and_then(|v| v.to_str().ok());
+            referer::check(&bucket.referer, referer).map_err(|d| {
+                let mut e = OssError::access_denied(Some(d.ec()), d.message());
+                e.bucket_name = Some(bucket.conf.name.clone());
+                e
+            })?;
+        }
+        let kind = match &pipeline {
+            None => protect::Request::Raw,
+            Some(p) if p.style.is_some() => protect::Request::Style,
+            Some(_) => protect::Request::Image,
+        };
+        match protect::decide(&bucket.protect, &object, kind, signed) {
+            Decision::Allow => {}
+            d => {
+                return Err(OssError::access_denied(
+                    d.ec(),
+                    "You are forbidden to access the source image; use a style.",
+                ))
+            }
         }
         let path = bucket.objects.resolve(&object).ok_or_else(OssError::no_such_key)?;
         let meta = std::fs::metadata(&path).map_err(|_| OssError::no_such_key())?;
@@ -130,6 +213,27 @@ impl App {
             }
             Some(p) => self.processed(bucket, object, path, source, p, &conditional, ctx).await,
         }
+    }
+
+    /// The bucket and the object path. Virtual-host style (`<bucket>.<domain>`, custom domains)
+    /// first; for an IP-address Host, path style (`/<bucket>/<key>`) as the OSS SDKs send it to IP
+    /// endpoints; otherwise the default bucket.
+    fn bucket_and_path<'p>(&self, host: &str, path: &'p str) -> Result<(&BucketRt, &'p str), OssError> {
+        if let Some(name) = self.hosts.bucket_for(host) {
+            return self.buckets.get(name.as_ref()).map(|b| (b, path)).ok_or_else(OssError::no_such_bucket);
+        }
+        let bare =
+            host.rsplit_once(':').map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok() {
+            let rest = path.strip_prefix('/').unwrap_or(path);
+            let (first, tail) = rest.split_once('/').map_or((rest, ""), |(f, t)| (f, t));
+            if let Some(b) = self.buckets.get(first) {
+                let key_path = &path[1 + first.len()..];
+                let key_path = if tail.is_empty() && key_path.is_empty() { "/" } else { key_path };
+                return Ok((b, key_path));
+            }
+        }
+        self.buckets.get(&self.default_bucket).map(|b| (b, path)).ok_or_else(OssError::no_such_bucket)
     }
 
     /// `photo.jpg!thumb`: a style after an enabled separator, unless the whole key is an object.
@@ -185,9 +289,10 @@ impl App {
                 .await
                 .map_err(|_| OssError::internal())?
                 .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::InvalidData => {
-                        OssError::from(transform::Error::too_large(None, "source image exceeds the size limit"))
-                    }
+                    std::io::ErrorKind::InvalidData => OssError::from(transform::Error::too_large(
+                        None,
+                        "source image exceeds the size limit",
+                    )),
                     _ => OssError::no_such_key(),
                 })?;
             m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
@@ -201,22 +306,44 @@ impl App {
                 })
                 .await??;
             m.stage_seconds.with_label_values(&["transform"]).observe(t1.elapsed().as_secs_f64());
-            Ok(Variant { body: Bytes::from(rendered.body), content_type: rendered.content_type, etag: etag.clone() })
+            Ok(Variant {
+                body: Bytes::from(rendered.body),
+                content_type: rendered.content_type,
+                etag: etag.clone(),
+            })
         };
         let (variant, hit) = self.cache.get_or_make(cache_key, make).await?;
         ctx.outcome = if hit { "hit" } else { "miss" };
-        let a = Answer::new(200, Body::Bytes(variant.body.clone())).header("content-type", variant.content_type);
+        let a =
+            Answer::new(200, Body::Bytes(variant.body.clone())).header("content-type", variant.content_type);
         Ok(self.variant_headers(a, &variant.etag, &source))
     }
 
     fn variant_headers(&self, a: Answer, etag: &str, source: &SourceMeta) -> Answer {
-        a.header("etag", etag).header("last-modified", source.last_modified.clone()).header("cache-control", self.cache_control.clone())
+        a.header("etag", etag)
+            .header("last-modified", source.last_modified.clone())
+            .header("cache-control", self.cache_control.clone())
     }
 }
 
 impl From<transform::Error> for Box<OssError> {
     fn from(e: transform::Error) -> Self {
         Box::new(e.into())
+    }
+}
+
+/// The configured access keys: id → (secret, buckets it may read; empty = all).
+struct Keys(HashMap<String, (String, Vec<String>)>);
+
+impl Credentials for Keys {
+    fn secret(&self, id: &str) -> Option<String> {
+        self.0.get(id).map(|(s, _)| s.clone())
+    }
+}
+
+impl Keys {
+    fn may_read(&self, id: &str, bucket: &str) -> bool {
+        self.0.get(id).is_some_and(|(_, b)| b.is_empty() || b.iter().any(|x| x == bucket))
     }
 }
 
@@ -286,14 +413,19 @@ fn raw(
         return base(304, Body::Empty);
     }
     let ctype = content_type(key);
-    let full = || base(200, Body::File { path: path.to_path_buf(), start: 0, len: src.size }).header("content-type", ctype);
+    let full = || {
+        base(200, Body::File { path: path.to_path_buf(), start: 0, len: src.size })
+            .header("content-type", ctype)
+    };
     let Some(range) = range.and_then(|r| r.to_str().ok()) else {
         return full();
     };
     match parse_range(range, src.size) {
-        Some(Ok((start, end))) => base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
-            .header("content-type", ctype)
-            .header("content-range", format!("bytes {start}-{end}/{}", src.size)),
+        Some(Ok((start, end))) => {
+            base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
+                .header("content-type", ctype)
+                .header("content-range", format!("bytes {start}-{end}/{}", src.size))
+        }
         Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{}", src.size)),
         // Multiple or malformed ranges: the whole object, as RFC 9110 allows.
         None => full(),

@@ -24,8 +24,11 @@ pub struct Metrics {
 impl Metrics {
     fn new() -> Metrics {
         let registry = Registry::new_custom(Some("imgedge".into()), None).expect("static prefix");
-        let requests = IntCounterVec::new(Opts::new("requests_total", "Requests by outcome and status"), &["outcome", "status"])
-            .expect("static metric");
+        let requests = IntCounterVec::new(
+            Opts::new("requests_total", "Requests by outcome and status"),
+            &["outcome", "status"],
+        )
+        .expect("static metric");
         let stage_seconds = HistogramVec::new(
             HistogramOpts::new("stage_seconds", "Time spent per stage").buckets(vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,

@@ -13,7 +13,11 @@ use super::error::OssError;
 pub enum Body {
     Bytes(Bytes),
     /// A byte range of a local file, streamed in chunks.
-    File { path: std::path::PathBuf, start: u64, len: u64 },
+    File {
+        path: std::path::PathBuf,
+        start: u64,
+        len: u64,
+    },
     Empty,
 }
 

@@ -21,12 +21,16 @@ pub struct Workers {
 impl Workers {
     /// `workers` 0 means one per core.
     pub fn new(workers: usize, queue: usize, wait: Duration) -> Workers {
-        let n = if workers == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { workers };
+        let n =
+            if workers == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { workers };
         Workers { permits: Arc::new(Semaphore::new(n)), waiting: AtomicUsize::new(0), queue, wait }
     }
 
     /// Runs CPU-bound `job` on a worker, waiting for one at most the configured time.
-    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, OssError> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, OssError> {
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -92,7 +96,8 @@ mod tests {
     async fn queue_wait_is_bounded() {
         let w = Arc::new(Workers::new(1, 4, Duration::from_millis(100)));
         let w2 = w.clone();
-        let hold = tokio::spawn(async move { w2.run(|| std::thread::sleep(Duration::from_millis(600))).await });
+        let hold =
+            tokio::spawn(async move { w2.run(|| std::thread::sleep(Duration::from_millis(600))).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(w.run(|| ()).await.unwrap_err().status, 503);
         hold.await.unwrap().unwrap();

@@ -21,6 +21,12 @@ ensure_build_deps() {
     ensure_packages cmake nasm pkg-config
 }
 
+# The SDK compatibility tests run the official OSS Python SDK (oss2) from a venv in target/.
+ensure_test_deps() {
+    command -v python3 >/dev/null || ensure_packages python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_packages python3-venv
+}
+
 ensure_runtime_deps() {
     ensure_packages fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-ukai fonts-arphic-uming
 }

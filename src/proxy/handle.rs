@@ -15,6 +15,7 @@ use super::cache::{Variant, VariantCache};
 use super::classify;
 use super::error::OssError;
 use super::metrics::metrics;
+use super::origin::HttpOrigin;
 use super::respond::{Answer, Body};
 use super::workers::Workers;
 use super::Ctx;
@@ -23,12 +24,18 @@ use crate::access::referer::{self, RefererConfig};
 use crate::access::{self, Auth, Credentials, RequestParts};
 use crate::config::{self, Acl, Config};
 use crate::route::{self, HostMap};
-use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, Pipeline};
+use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, NoObjects, Objects, Pipeline};
+
+/// Where a bucket's objects live.
+enum Store {
+    Dir(Arc<DirObjects>),
+    Http(Arc<HttpOrigin>),
+}
 
 /// A bucket at run time.
 struct BucketRt {
     conf: config::Bucket,
-    objects: Arc<DirObjects>,
+    store: Store,
     referer: RefererConfig,
     protect: ProtectConfig,
 }
@@ -52,10 +59,17 @@ impl App {
         let mut buckets = HashMap::new();
         let mut custom = Vec::new();
         for b in &cfg.buckets {
-            let objects = match &b.origin {
-                config::Origin::Dir { path } => DirObjects::new(path)
-                    .map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?,
-                _ => return Err(format!("bucket {}: only directory origins are served so far", b.name)),
+            let store = match &b.origin {
+                config::Origin::Dir { path } => Store::Dir(Arc::new(
+                    DirObjects::new(path)
+                        .map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?,
+                )),
+                config::Origin::Http { url } => Store::Http(Arc::new(
+                    HttpOrigin::new(url, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?,
+                )),
+                config::Origin::S3 { .. } => {
+                    return Err(format!("bucket {}: S3 origins are not served yet", b.name))
+                }
             };
             custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
             let r = &b.referer;
@@ -68,10 +82,7 @@ impl App {
             };
             let protect =
                 ProtectConfig { enabled: b.source_protect, suffixes: b.source_protect_suffixes.clone() };
-            buckets.insert(
-                b.name.clone(),
-                BucketRt { conf: b.clone(), objects: Arc::new(objects), referer, protect },
-            );
+            buckets.insert(b.name.clone(), BucketRt { conf: b.clone(), store, referer, protect });
         }
         Ok(App {
             keys: Keys(
@@ -95,9 +106,12 @@ impl App {
         })
     }
 
-    pub(super) async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Answer {
-        match self.route(session, ctx).await {
-            Ok(a) => a,
+    /// The answer, or `None` when pingora should proxy the request to the bucket's HTTP origin
+    /// (`ctx.upstream` is set then).
+    pub(super) async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Option<Answer> {
+        Some(match self.route(session, ctx).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return None,
             Err(e) => {
                 ctx.outcome = if e.status == 503 { "busy" } else { "error" };
                 let host =
@@ -105,10 +119,10 @@ impl App {
                 let host_id = if self.host_id.is_empty() { host } else { &self.host_id };
                 Answer::error(&e, &ctx.request_id, host_id)
             }
-        }
+        })
     }
 
-    async fn route(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Answer, OssError> {
+    async fn route(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Option<Answer>, OssError> {
         let req = session.req_header();
         let method = req.method.as_str();
         if method == "POST" {
@@ -203,15 +217,48 @@ impl App {
                 ))
             }
         }
-        let path = bucket.objects.resolve(&object).ok_or_else(OssError::no_such_key)?;
+        let store = match &bucket.store {
+            Store::Http(origin) => {
+                return match pipeline {
+                    None => {
+                        ctx.outcome = "raw";
+                        ctx.upstream = Some(origin.clone());
+                        Ok(None)
+                    }
+                    Some(p) => {
+                        // The origin's version is unknown without asking it: variants of HTTP
+                        // origins live for the cache TTL.
+                        let source = SourceMeta::unknown();
+                        let src = Source::Http(origin.clone(), object.clone());
+                        self.processed(bucket, object, src, source, p, &conditional, ctx).await.map(Some)
+                    }
+                };
+            }
+            Store::Dir(d) => d,
+        };
+        let path = store.resolve(&object).ok_or_else(OssError::no_such_key)?;
         let meta = std::fs::metadata(&path).map_err(|_| OssError::no_such_key())?;
         let source = SourceMeta::of(&meta);
         match pipeline {
             None => {
                 ctx.outcome = "raw";
-                Ok(raw(&path, &object, &source, &conditional, session.req_header().headers.get("range")))
+                Ok(Some(raw(
+                    &path,
+                    &object,
+                    &source,
+                    &conditional,
+                    session.req_header().headers.get("range"),
+                )))
             }
-            Some(p) => self.processed(bucket, object, path, source, p, &conditional, ctx).await,
+            Some(p) => {
+                if source.size > self.limits.max_src_bytes {
+                    return Err(
+                        transform::Error::too_large(None, "source image exceeds the size limit").into()
+                    );
+                }
+                let src = Source::File(path, store.clone());
+                self.processed(bucket, object, src, source, p, &conditional, ctx).await.map(Some)
+            }
         }
     }
 
@@ -245,7 +292,7 @@ impl App {
     ) -> Result<Option<(String, Pipeline)>, OssError> {
         let seps: Vec<&str> = bucket.conf.style_delimiters.iter().map(String::as_str).collect();
         match route::split_style(key, &seps, |s| styles.contains_key(s)) {
-            Some((object, style)) if bucket.objects.resolve(key).is_none() => {
+            Some((object, style)) if !matches!(&bucket.store, Store::Dir(d) if d.resolve(key).is_some()) => {
                 let p = transform::parse(&format!("style/{style}"), styles, &self.limits)?;
                 Ok(Some((object.to_string(), p)))
             }
@@ -258,15 +305,12 @@ impl App {
         &self,
         bucket: &BucketRt,
         object: String,
-        path: PathBuf,
+        src: Source,
         source: SourceMeta,
         pipeline: Pipeline,
         cond: &Conditional,
         ctx: &mut Ctx,
     ) -> Result<Answer, OssError> {
-        if source.size > self.limits.max_src_bytes {
-            return Err(transform::Error::too_large(None, "source image exceeds the size limit").into());
-        }
         // Everything that changes the bytes: bucket, key, source version, canonical pipeline.
         let cache_key = format!("{}\n{}\n{}\n{}", bucket.conf.name, object, source.etag, pipeline);
         let etag = {
@@ -279,29 +323,36 @@ impl App {
             return Ok(self.variant_headers(Answer::new(304, Body::Empty), &etag, &source));
         }
         let limits = self.limits.clone();
-        let objects = bucket.objects.clone();
         let make = async move {
             let m = metrics();
             let t0 = Instant::now();
             m.origin_fetches.inc();
             let max = limits.max_src_bytes;
-            let src = tokio::task::spawn_blocking(move || transform::env::read_bounded(&path, max))
-                .await
-                .map_err(|_| OssError::internal())?
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::InvalidData => OssError::from(transform::Error::too_large(
-                        None,
-                        "source image exceeds the size limit",
-                    )),
-                    _ => OssError::no_such_key(),
-                })?;
+            let (src, objects): (Vec<u8>, Arc<dyn Objects>) = match src {
+                Source::File(path, dir) => {
+                    let bytes = tokio::task::spawn_blocking(move || transform::env::read_bounded(&path, max))
+                        .await
+                        .map_err(|_| OssError::internal())?
+                        .map_err(|e| match e.kind() {
+                            std::io::ErrorKind::InvalidData => OssError::from(transform::Error::too_large(
+                                None,
+                                "source image exceeds the size limit",
+                            )),
+                            _ => OssError::no_such_key(),
+                        })?;
+                    (bytes, dir)
+                }
+                // Watermark images of HTTP buckets are not fetched yet (the transform reads
+                // them synchronously): they resolve to "does not exist".
+                Source::Http(origin, key) => (origin.fetch(&key, max).await?.bytes, Arc::new(NoObjects)),
+            };
             m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
             let t1 = Instant::now();
             let rendered = self
                 .workers
                 .run(move || {
                     metrics().transforms.inc();
-                    let env = Env { limits: &limits, objects: &*objects, fonts: Fonts::system() };
+                    let env = Env { limits: &limits, objects: objects.as_ref(), fonts: Fonts::system() };
                     transform::run(&src, &pipeline, &env)
                 })
                 .await??;
@@ -347,6 +398,12 @@ impl Keys {
     }
 }
 
+/// Where the source of a processed request comes from.
+enum Source {
+    File(PathBuf, Arc<DirObjects>),
+    Http(Arc<HttpOrigin>, String),
+}
+
 /// What identifies a version of a source file.
 struct SourceMeta {
     size: u64,
@@ -356,6 +413,11 @@ struct SourceMeta {
 }
 
 impl SourceMeta {
+    /// A source whose version is not known (HTTP origins): no validator, no Last-Modified.
+    fn unknown() -> SourceMeta {
+        SourceMeta { size: 0, mtime: SystemTime::UNIX_EPOCH, etag: "-".into(), last_modified: String::new() }
+    }
+
     fn of(meta: &std::fs::Metadata) -> SourceMeta {
         let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod classify;
 pub mod error;
 pub mod metrics;
+pub mod origin;
 pub mod respond;
 pub mod service;
 pub mod workers;
@@ -28,6 +29,8 @@ pub struct Ctx {
     pub start: Instant,
     /// What happened, for metrics: hit, miss, raw, not_modified, error, busy.
     pub outcome: &'static str,
+    /// Set when the request is proxied to an HTTP origin as it is.
+    pub upstream: Option<std::sync::Arc<origin::HttpOrigin>>,
 }
 
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
@@ -43,18 +46,53 @@ impl ProxyHttp for App {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        Ctx { request_id: request_id(), start: Instant::now(), outcome: "error" }
+        Ctx { request_id: request_id(), start: Instant::now(), outcome: "error", upstream: None }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        let answer = self.handle(session, ctx).await;
-        respond::send(session, answer, &ctx.request_id).await?;
-        Ok(true)
+        match self.handle(session, ctx).await {
+            Some(answer) => {
+                respond::send(session, answer, &ctx.request_id).await?;
+                Ok(true)
+            }
+            // A raw object of an HTTP origin: pingora proxies it (streaming, validators, ranges).
+            None => Ok(false),
+        }
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        // Every request is answered in request_filter; nothing is proxied raw yet.
-        Err(pingora::Error::new(pingora::ErrorType::InternalError))
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        match &ctx.upstream {
+            Some(o) => Ok(Box::new(o.peer())),
+            None => Err(pingora::Error::new(pingora::ErrorType::InternalError)),
+        }
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut pingora::http::RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(o) = &ctx.upstream {
+            let pq = session.req_header().uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+            let uri = o
+                .upstream_path(&pq)
+                .parse()
+                .map_err(|_| pingora::Error::new(pingora::ErrorType::InternalError))?;
+            upstream.set_uri(uri);
+            upstream.insert_header("host", o.authority())?;
+        }
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut pingora::http::ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        resp.insert_header("x-oss-request-id", &ctx.request_id)?;
+        Ok(())
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&pingora::Error>, ctx: &mut Ctx) {

@@ -1,0 +1,57 @@
+//! A bucket in front of an HTTP origin: raw objects proxied by pingora as the origin sends them,
+//! processed variants fetched once (bounded), cached, and errors as OSS XML.
+
+mod common;
+
+use common::origin;
+use common::server::{get, start};
+
+fn setup(name: &str, extra: &str) -> (common::server::Proxy, origin::Origin) {
+    let dir = common::temp_dir(&format!("{name}-origin"));
+    std::fs::copy(common::corpus("oss/example.jpg"), dir.join("example.jpg")).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"plain text, not an image").unwrap();
+    let o = origin::serve(dir, "/base");
+    let conf = format!(
+        "{extra}[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"http://{}/base\"\n",
+        o.addr
+    );
+    (start(name, "", &conf), o)
+}
+
+#[test]
+fn raw_objects_pass_through_untouched() {
+    let (p, o) = setup("http-raw", "");
+    let file = std::fs::read(common::corpus("oss/example.jpg")).unwrap();
+    let r = get(&p.addr, "/example.jpg");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, file);
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert_eq!(r.header("etag"), Some(format!("\"mock-{}\"", file.len()).as_str()));
+    assert!(r.header("x-oss-request-id").is_some());
+    assert_eq!(o.hits("/base/example.jpg"), 1);
+    let t = get(&p.addr, "/notes.txt");
+    assert_eq!((t.status, t.header("content-type")), (200, Some("text/plain")));
+    assert_eq!(get(&p.addr, "/missing.jpg").status, 404);
+}
+
+#[test]
+fn processed_variants_fetch_once_and_cache() {
+    let (p, o) = setup("http-process", "");
+    for _ in 0..3 {
+        let r = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!((r.image().width(), r.image().height()), (100, 67));
+    }
+    assert_eq!(o.hits("/base/example.jpg"), 1, "one fetch for three requests");
+    let e = get(&p.addr, "/missing.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!((e.status, e.xml("Code").as_deref()), (404, Some("NoSuchKey")));
+    let e = get(&p.addr, "/notes.txt?x-oss-process=image/resize,w_100");
+    assert_eq!((e.status, e.xml("EC").as_deref()), (400, Some("0040-00000005")));
+}
+
+#[test]
+fn oversized_sources_are_refused() {
+    let (p, _o) = setup("http-big", "[limits]\nmax_src_bytes = 10000\n");
+    let e = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!((e.status, e.xml("Code").as_deref()), (400, Some("ImageTooLarge")));
+}

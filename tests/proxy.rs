@@ -243,3 +243,19 @@ fn referer_rules_follow_oss() {
         assert_eq!(r.xml("BucketName").as_deref(), Some("demo"));
     }
 }
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let mut p = start("px-term", "grace_period_s = 1\ngraceful_shutdown_timeout_s = 3", PUBLIC);
+    let addr = p.addr.clone();
+    // A slow transform (heavy blur on an enlarged image) is in flight when SIGTERM arrives.
+    let slow = std::thread::spawn(move || {
+        get(&addr, "/example.jpg?x-oss-process=image/resize,w_2500,limit_0/blur,r_50,s_50/sharpen,200")
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let exited = p.terminate(Duration::from_secs(10));
+    let r = slow.join().unwrap();
+    assert_eq!(r.status, 200, "the in-flight request completes: {}", r.text());
+    let took = exited.expect("the process exits after draining");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}

@@ -16,6 +16,21 @@ pub struct Proxy {
     pub dir: PathBuf,
 }
 
+impl Proxy {
+    /// Sends SIGTERM and waits (bounded) for the process to exit; returns its exit time.
+    pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
+        let t = Instant::now();
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        while t.elapsed() < within {
+            if self.child.try_wait().unwrap().is_some() {
+                return Some(t.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();

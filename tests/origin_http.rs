@@ -55,3 +55,25 @@ fn oversized_sources_are_refused() {
     let e = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
     assert_eq!((e.status, e.xml("Code").as_deref()), (400, Some("ImageTooLarge")));
 }
+
+#[test]
+fn slow_and_endless_origins_are_bounded() {
+    let (p, _o) = setup(
+        "http-faults",
+        "[origin]\ntotal_ms = 1000\nfirst_byte_ms = 5000\n[limits]\nmax_src_bytes = 100000\n",
+    );
+    for key in ["hang.jpg", "drip.jpg"] {
+        let t = std::time::Instant::now();
+        let r = get(&p.addr, &format!("/{key}?x-oss-process=image/resize,w_10"));
+        let took = t.elapsed();
+        assert_eq!((r.status, r.xml("Code").as_deref()), (504, Some("GatewayTimeout")), "{key}");
+        // The deadline is a total: a drip of one byte per 100 ms does not extend it.
+        assert!(took < std::time::Duration::from_secs(4), "{key}: {took:?}");
+    }
+    let r = get(&p.addr, "/endless.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (400, Some("ImageTooLarge")),
+        "an endless body stops at the limit"
+    );
+}

@@ -48,6 +48,35 @@ pub fn serve(dir: PathBuf, prefix: &'static str) -> Origin {
                     .and_then(|p| p.strip_prefix('/'))
                     .map(|p| dir.join(percent_encoding::percent_decode_str(p).decode_utf8_lossy().as_ref()));
                 let mut out = stream;
+                // Fault modes, by name.
+                match path.rsplit('/').next().unwrap_or("") {
+                    "hang.jpg" => {
+                        std::thread::sleep(std::time::Duration::from_secs(30));
+                        return;
+                    }
+                    "drip.jpg" => {
+                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+                        for _ in 0..300 {
+                            if out.write_all(b"x").is_err() {
+                                return;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        return;
+                    }
+                    "endless.jpg" => {
+                        // No Content-Length: the body runs until the connection closes.
+                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                        let chunk = vec![0xAAu8; 4096];
+                        for _ in 0..10_000 {
+                            if out.write_all(&chunk).is_err() {
+                                return;
+                            }
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
                 match file.and_then(|f| std::fs::read(f).ok()) {
                     Some(body) => {
                         let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };

@@ -77,3 +77,23 @@ fn slow_and_endless_origins_are_bounded() {
         "an endless body stops at the limit"
     );
 }
+
+#[test]
+fn a_raw_request_to_a_hanging_or_closed_origin_is_an_oss_error() {
+    let (p, _o) = setup("http-raw-faults", "[origin]\nfirst_byte_ms = 500\nconnect_ms = 500\n");
+    let t = std::time::Instant::now();
+    let r = get(&p.addr, "/hang.jpg");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (504, Some("GatewayTimeout")), "{}", r.text());
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    assert!(r.header("x-oss-request-id").is_some());
+    // An origin port with nothing listening.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let conf = format!(
+        "[[buckets]]\nname = \"gone\"\n[buckets.origin]\ntype = \"http\"\nurl = \"http://{closed}\"\n"
+    );
+    let q = start("http-closed", "", &conf);
+    let r = get(&q.addr, "/x.jpg");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+    let r = get(&q.addr, "/x.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+}

@@ -21,6 +21,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::Result;
 
+use error::OssError;
 pub use handle::App;
 
 /// Per-request state.
@@ -93,6 +94,48 @@ impl ProxyHttp for App {
     ) -> Result<()> {
         resp.insert_header("x-oss-request-id", &ctx.request_id)?;
         Ok(())
+    }
+
+    /// Failures while proxying raw requests to an HTTP origin become OSS XML errors too.
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &pingora::Error,
+        ctx: &mut Ctx,
+    ) -> pingora::proxy::FailToProxy {
+        use pingora::{ErrorSource, ErrorType};
+        let err = match (e.etype(), e.esource()) {
+            (ErrorType::HTTPStatus(code), _) => {
+                OssError::new(*code, "InternalError", None, "The request failed.")
+            }
+            (
+                ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout,
+                ErrorSource::Upstream,
+            ) => OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time."),
+            (_, ErrorSource::Upstream) => {
+                OssError::new(502, "BadGateway", None, "The origin could not be read.")
+            }
+            (
+                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
+                ErrorSource::Downstream,
+            ) => {
+                // The client is gone: nothing to answer.
+                return pingora::proxy::FailToProxy { error_code: 0, can_reuse_downstream: false };
+            }
+            (_, ErrorSource::Downstream) => {
+                OssError::new(400, "InvalidRequest", None, "The request could not be read.")
+            }
+            _ => OssError::internal(),
+        };
+        ctx.outcome = "error";
+        let host =
+            session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+        let answer = respond::Answer::error(&err, &ctx.request_id, &host);
+        let status = err.status;
+        if respond::send(session, answer, &ctx.request_id).await.is_err() {
+            tracing::debug!(request_id = %ctx.request_id, "could not send the error response");
+        }
+        pingora::proxy::FailToProxy { error_code: status, can_reuse_downstream: false }
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&pingora::Error>, ctx: &mut Ctx) {

@@ -15,3 +15,5 @@ pub mod config;
 pub mod proxy;
 #[cfg(feature = "server")]
 pub mod route;
+#[cfg(test)]
+mod testing;

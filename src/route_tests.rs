@@ -2,6 +2,7 @@
 //! and a randomized no-panic loop over all three.
 
 use super::*;
+use crate::testing::XorShift;
 
 fn hosts() -> HostMap {
     HostMap::new(
@@ -168,32 +169,15 @@ fn decode_key_errors() {
     assert_eq!(KeyError::ControlChar.to_string(), "object key contains a control character");
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn string(&mut self, max: u64) -> String {
-        const ALPHABET: &[&str] = &[
-            "/", "%", "2", "F", "e", "7", "a", ".", ":", "!", "@", "-", "_", "?", "[", "é", "猫", "😀", "\0",
-        ];
-        (0..self.next() % (max + 1))
-            .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize])
-            .collect()
-    }
-}
+const ALPHABET: &[&str] =
+    &["/", "%", "2", "F", "e", "7", "a", ".", ":", "!", "@", "-", "_", "?", "[", "é", "猫", "😀", "\0"];
 
 #[test]
 fn random_inputs_never_panic() {
     let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
     let h = hosts();
     for _ in 0..20_000 {
-        let s = rng.string(20);
+        let s = rng.string(20, ALPHABET);
         let _ = h.bucket_for(&s);
         let seps: Vec<&str> = ALL.iter().copied().filter(|_| rng.next() & 1 == 0).collect();
         if let Some((object, name)) = split_style(&s, &seps, |_| true) {

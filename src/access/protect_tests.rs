@@ -2,6 +2,7 @@
 //! no-panic loop.
 
 use super::*;
+use crate::testing::XorShift;
 
 fn on(suffixes: &[&str]) -> ProtectConfig {
     ProtectConfig { enabled: true, suffixes: suffixes.iter().map(|s| s.to_string()).collect() }
@@ -61,23 +62,7 @@ fn suffix_list_forms() {
     assert!(!is_protected(&on(&["jpg"]), "照片"));
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn string(&mut self, max: u64) -> String {
-        const ALPHABET: &[&str] = &[".", "/", "*", "j", "P", "g", " ", "é", "照", "😀", "\0"];
-        (0..self.next() % (max + 1))
-            .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize])
-            .collect()
-    }
-}
+const ALPHABET: &[&str] = &[".", "/", "*", "j", "P", "g", " ", "é", "照", "😀", "\0"];
 
 #[test]
 fn random_inputs_never_panic() {
@@ -86,9 +71,9 @@ fn random_inputs_never_panic() {
     for _ in 0..20_000 {
         let c = ProtectConfig {
             enabled: rng.next() & 3 != 0,
-            suffixes: (0..rng.next() % 3).map(|_| rng.string(4)).collect(),
+            suffixes: (0..rng.next() % 3).map(|_| rng.string(4, ALPHABET)).collect(),
         };
-        let key = rng.string(16);
+        let key = rng.string(16, ALPHABET);
         let req = kinds[(rng.next() % 3) as usize];
         let signed = rng.next() & 1 == 0;
         let d = decide(&c, &key, req, signed);

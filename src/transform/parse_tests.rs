@@ -180,13 +180,8 @@ fn random_process_strings_never_panic() {
     ];
     let st = styles();
     let l = Limits::default();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::testing::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut next = move || rng.next();
     for _ in 0..20_000 {
         let mut s = String::new();
         for _ in 0..(next() % 12) {

@@ -299,13 +299,8 @@ fn truncated_and_bit_flipped_inputs_never_panic() {
     for len in 0..exif.len() {
         check(&exif[..len], Format::Tiff);
     }
-    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::testing::XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || rng.next();
     for round in 0..4000 {
         let mut b = f.clone();
         for _ in 0..1 + round % 8 {

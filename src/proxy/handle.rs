@@ -35,6 +35,8 @@ enum Store {
 /// A bucket at run time.
 struct BucketRt {
     conf: config::Bucket,
+    /// The bucket's styles, built once (looked up on every styled request).
+    styles: HashMap<String, String>,
     store: Store,
     referer: RefererConfig,
     protect: ProtectConfig,
@@ -82,7 +84,16 @@ impl App {
             };
             let protect =
                 ProtectConfig { enabled: b.source_protect, suffixes: b.source_protect_suffixes.clone() };
-            buckets.insert(b.name.clone(), BucketRt { conf: b.clone(), store, referer, protect });
+            buckets.insert(
+                b.name.clone(),
+                BucketRt {
+                    conf: b.clone(),
+                    styles: b.styles.clone().into_iter().collect(),
+                    store,
+                    referer,
+                    protect,
+                },
+            );
         }
         Ok(App {
             keys: Keys(
@@ -175,9 +186,9 @@ impl App {
             ));
         }
         let conditional = Conditional::of(req);
-        let styles: HashMap<String, String> = bucket.conf.styles.clone().into_iter().collect();
+        let styles = &bucket.styles;
         let (object, pipeline) = match classify::single(&query, "x-oss-process")? {
-            Some(Some(v)) => (key.clone(), Some(transform::parse(v, &styles, &self.limits)?)),
+            Some(Some(v)) => (key.clone(), Some(transform::parse(v, styles, &self.limits)?)),
             Some(None) => {
                 return Err(OssError::new(
                     400,
@@ -186,7 +197,7 @@ impl App {
                     "x-oss-process needs a value on GET",
                 ));
             }
-            None => match self.separator_style(bucket, &key, &styles)? {
+            None => match self.separator_style(bucket, &key, styles)? {
                 Some((object, p)) => (object, Some(p)),
                 None => (key.clone(), None),
             },

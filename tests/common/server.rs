@@ -20,7 +20,9 @@ impl Proxy {
     /// Sends SIGTERM and waits (bounded) for the process to exit; returns its exit time.
     pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
         let t = Instant::now();
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        // The shell's built-in kill: /bin/kill (procps) is missing on minimal Debian images.
+        let cmd = format!("kill -TERM {}", self.child.id());
+        Command::new("sh").args(["-c", &cmd]).status().unwrap();
         while t.elapsed() < within {
             if self.child.try_wait().unwrap().is_some() {
                 return Some(t.elapsed());

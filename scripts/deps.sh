@@ -29,4 +29,14 @@ ensure_test_deps() {
 
 ensure_runtime_deps() {
     ensure_packages fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-ukai fonts-arphic-uming
+    # HTTPS origins are verified against the system's roots.
+    [ -s /etc/ssl/certs/ca-certificates.crt ] || ensure_packages ca-certificates
+}
+
+# A real S3-compatible server for the S3-origin tests: s3s-fs from crates.io, built once into
+# target/tools (0.14.1 is the newest that builds with our pinned toolchain; --locked uses its
+# own lockfile).
+ensure_s3_server() {
+    [ -x target/tools/bin/s3s-fs ] && return 0
+    cargo install --locked --quiet s3s-fs --version =0.14.1 --features binary --root target/tools
 }

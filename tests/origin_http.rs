@@ -3,10 +3,15 @@
 
 mod common;
 
-use common::origin;
-use common::server::{get, start};
+use common::server::{get, start, start_with_env};
+use common::{origin, tls};
 
 fn setup(name: &str, extra: &str) -> (common::server::Proxy, origin::Origin) {
+    setup_with(name, "", extra)
+}
+
+/// `server_extra` goes into `[server]`, `extra` before the bucket.
+fn setup_with(name: &str, server_extra: &str, extra: &str) -> (common::server::Proxy, origin::Origin) {
     let dir = common::temp_dir(&format!("{name}-origin"));
     std::fs::copy(common::corpus("oss/example.jpg"), dir.join("example.jpg")).unwrap();
     std::fs::write(dir.join("notes.txt"), b"plain text, not an image").unwrap();
@@ -15,7 +20,7 @@ fn setup(name: &str, extra: &str) -> (common::server::Proxy, origin::Origin) {
         "{extra}[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"http://{}/base\"\n",
         o.addr
     );
-    (start(name, "", &conf), o)
+    (start(name, server_extra, &conf), o)
 }
 
 #[test]
@@ -47,6 +52,25 @@ fn processed_variants_fetch_once_and_cache() {
     assert_eq!((e.status, e.xml("Code").as_deref()), (404, Some("NoSuchKey")));
     let e = get(&p.addr, "/notes.txt?x-oss-process=image/resize,w_100");
     assert_eq!((e.status, e.xml("EC").as_deref()), (400, Some("0040-00000005")));
+}
+
+#[test]
+fn concurrent_misses_share_one_head_and_one_fetch() {
+    let (p, o) = setup_with("http-stampede", "queue = 200\nqueue_wait_ms = 30000", "");
+    let n = 50;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (b, a) = (barrier.clone(), p.addr.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                get(&a, "/example.jpg?x-oss-process=image/resize,w_80/rotate,10").status
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap() == 200));
+    assert_eq!(o.hits("HEAD /base/example.jpg"), 1, "one validator lookup");
+    assert_eq!(o.hits("/base/example.jpg"), 1, "one source fetch");
 }
 
 #[test]
@@ -96,4 +120,55 @@ fn a_raw_request_to_a_hanging_or_closed_origin_is_an_oss_error() {
     assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
     let r = get(&q.addr, "/x.jpg?x-oss-process=image/resize,w_10");
     assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+}
+
+#[test]
+fn https_origins_are_verified_against_trusted_roots() {
+    let dir = common::temp_dir("https-origin");
+    std::fs::copy(common::corpus("oss/example.jpg"), dir.join("example.jpg")).unwrap();
+    let ca = tls::test_ca(&dir);
+    let o = origin::serve_tls(dir.clone(), "/base", ca.server.clone());
+    let conf = format!(
+        "[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"https://{}/base\"\n",
+        o.addr
+    );
+    let ca_pem = ca.ca_pem.display().to_string();
+    let p = start_with_env("https", "", &conf, &[("SSL_CERT_FILE", &ca_pem)]);
+    let file = std::fs::read(common::corpus("oss/example.jpg")).unwrap();
+    let r = get(&p.addr, "/example.jpg");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, file);
+    let v = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!(v.status, 200, "{}", v.text());
+    assert_eq!((v.image().width(), v.image().height()), (100, 67));
+    assert_eq!(o.hits("/base/example.jpg"), 2, "one raw GET and one source fetch");
+    // The same origin without its CA among the trusted roots: refused, never served.
+    let other = tls::test_ca(&common::temp_dir("https-other-ca"));
+    let other_pem = other.ca_pem.display().to_string();
+    let q = start_with_env("https-untrusted", "", &conf, &[("SSL_CERT_FILE", &other_pem)]);
+    let r = get(&q.addr, "/example.jpg");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+    let r = get(&q.addr, "/example.jpg?x-oss-process=image/resize,w_100");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+}
+
+#[test]
+fn client_credentials_and_query_never_reach_the_origin() {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let (p, o) = setup("http-strip", "[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\n");
+    // A valid OSS V1 presigned URL for the raw object: verified here, then proxied without it.
+    let expires = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"SK").unwrap();
+    mac.update(format!("GET\n\n\n{expires}\n/web/example.jpg").as_bytes());
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let sig: String =
+        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let target = format!("/example.jpg?OSSAccessKeyId=AK&Expires={expires}&Signature={sig}");
+    let r = get(&p.addr, &target);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let heads = o.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(heads[0].starts_with("GET /base/example.jpg HTTP/1.1\r\n"), "{}", heads[0]);
+    assert!(!heads[0].contains("signature") && !heads[0].contains("authorization"), "{}", heads[0]);
 }

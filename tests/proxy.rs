@@ -201,7 +201,10 @@ fn metrics_are_exposed() {
     }
     assert!(text.contains("outcome=\"miss\",status=\"200\""), "{text}");
     assert!(text.contains("outcome=\"error\",status=\"404\""));
-    assert!(text.contains("stage=\"transform\""));
+    for stage in ["origin", "decode", "transform", "encode", "total"] {
+        let n = metric(&p, &format!("imgedge_stage_seconds_count{{stage=\"{stage}\"}}"));
+        assert!(n >= 1.0, "no {stage} sample");
+    }
 }
 
 #[test]

@@ -21,6 +21,21 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// An origin URL: http or https, with a host, no query or fragment.
+fn check_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| format!("{u}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("must start with http:// or https://".into());
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{u}: no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("{u}: no query or fragment allowed"));
+    }
+    Ok(())
+}
+
 fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { path: path.into(), message: message.into() }
 }
@@ -121,11 +136,14 @@ pub struct OriginTimeouts {
     pub first_byte_ms: u64,
     /// The whole source fetch, body included (a total, not per read).
     pub total_ms: u64,
+    /// Seconds a remote source's validator (ETag / Last-Modified, from a HEAD) is trusted
+    /// before the origin is asked again; 0 asks on every processed request.
+    pub revalidate_s: u64,
 }
 
 impl Default for OriginTimeouts {
     fn default() -> Self {
-        OriginTimeouts { connect_ms: 1000, first_byte_ms: 5000, total_ms: 15000 }
+        OriginTimeouts { connect_ms: 1000, first_byte_ms: 5000, total_ms: 15000, revalidate_s: 10 }
     }
 }
 
@@ -308,13 +326,15 @@ impl Config {
                 Origin::Dir { path } if !path.is_dir() => {
                     return Err(err(at("origin.path"), format!("{} is not a directory", path.display())))
                 }
-                Origin::Http { url } if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                    return Err(err(at("origin.url"), "must start with http:// or https://"))
-                }
-                Origin::S3 { endpoint, .. }
-                    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) =>
-                {
-                    return Err(err(at("origin.endpoint"), "must start with http:// or https://"))
+                Origin::Http { url } => check_url(url).map_err(|m| err(at("origin.url"), m))?,
+                Origin::S3 { endpoint, region, bucket, .. } => {
+                    check_url(endpoint).map_err(|m| err(at("origin.endpoint"), m))?;
+                    if region.is_empty() {
+                        return Err(err(at("origin.region"), "must not be empty (us-east-1 if unsure)"));
+                    }
+                    if bucket.is_empty() {
+                        return Err(err(at("origin.bucket"), "must not be empty"));
+                    }
                 }
                 _ => {}
             }

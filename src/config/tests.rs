@@ -92,4 +92,14 @@ fn origins_of_every_kind_parse() {
     assert!(matches!(parse(s3).unwrap().buckets[0].origin, Origin::S3 { path_style: false, .. }));
     assert!(parse(&http.replace("https://", "ftp://")).is_err());
     assert!(parse(&http.replace("\"http\"", "\"gopher\"")).is_err());
+    for (bad, key) in [
+        (http.replace("https://example.com/base", "https://"), "origin.url"),
+        (http.replace("/base", "/base?x=1"), "origin.url"),
+        (s3.replace("http://127.0.0.1:9000", "127.0.0.1:9000"), "origin.endpoint"),
+        (s3.replace("\"us-east-1\"", "\"\""), "origin.region"),
+        (s3.replace("\"photos\"", "\"\""), "origin.bucket"),
+    ] {
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.path, format!("buckets[0].{key}"), "{bad}: {e}");
+    }
 }

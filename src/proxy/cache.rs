@@ -10,6 +10,7 @@ use moka::notification::RemovalCause;
 
 use super::error::OssError;
 use super::metrics::metrics;
+use super::origin::RemoteMeta;
 
 /// A processed response body.
 #[derive(Debug)]
@@ -72,5 +73,31 @@ impl VariantCache {
             metrics().cache_misses.inc();
         }
         Ok((entry.into_value(), hit))
+    }
+}
+
+/// Validators of remote sources (from a HEAD), trusted for a while so that a cache hit costs no
+/// origin round trip; concurrent lookups of one key share one HEAD. Errors are not kept.
+pub struct MetaCache {
+    inner: Option<Cache<String, RemoteMeta>>,
+}
+
+impl MetaCache {
+    /// `ttl` zero: ask the origin on every request.
+    pub fn new(ttl: Duration) -> MetaCache {
+        if ttl.is_zero() {
+            return MetaCache { inner: None };
+        }
+        MetaCache { inner: Some(Cache::builder().max_capacity(100_000).time_to_live(ttl).build()) }
+    }
+
+    pub async fn get_or_head<F>(&self, key: String, head: F) -> Result<RemoteMeta, OssError>
+    where
+        F: std::future::Future<Output = Result<RemoteMeta, OssError>>,
+    {
+        match &self.inner {
+            None => head.await,
+            Some(c) => c.try_get_with(key, head).await.map_err(|e: Arc<OssError>| (*e).clone()),
+        }
     }
 }

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use pingora::proxy::Session;
 
-use super::cache::{Variant, VariantCache};
+use super::cache::{MetaCache, Variant, VariantCache};
 use super::classify;
 use super::error::OssError;
 use super::metrics::metrics;
-use super::origin::HttpOrigin;
+use super::origin::{Remote, RemoteMeta};
 use super::respond::{Answer, Body};
 use super::workers::Workers;
 use super::Ctx;
@@ -24,12 +24,13 @@ use crate::access::referer::{self, RefererConfig};
 use crate::access::{self, Auth, Credentials, RequestParts};
 use crate::config::{self, Acl, Config};
 use crate::route::{self, HostMap};
-use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, NoObjects, Objects, Pipeline};
+use crate::transform::{self, text::Fonts, DirObjects, Env, Limits, Objects, Pipeline, Prefetched};
 
 /// Where a bucket's objects live.
 enum Store {
     Dir(Arc<DirObjects>),
-    Http(Arc<HttpOrigin>),
+    /// HTTP(S) or S3: raw requests are proxied by pingora, sources fetched for processing.
+    Remote(Arc<Remote>),
 }
 
 /// A bucket at run time.
@@ -52,6 +53,8 @@ pub struct App {
     buckets: HashMap<String, BucketRt>,
     workers: Workers,
     cache: VariantCache,
+    /// Validators of remote sources, trusted for `origin.revalidate_s`.
+    metas: MetaCache,
     cache_control: String,
     host_id: String,
 }
@@ -61,17 +64,15 @@ impl App {
         let mut buckets = HashMap::new();
         let mut custom = Vec::new();
         for b in &cfg.buckets {
-            let store = match &b.origin {
-                config::Origin::Dir { path } => Store::Dir(Arc::new(
+            let remote =
+                Remote::from_config(&b.origin, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?;
+            let store = match (&b.origin, remote) {
+                (_, Some(r)) => Store::Remote(Arc::new(r)),
+                (config::Origin::Dir { path }, None) => Store::Dir(Arc::new(
                     DirObjects::new(path)
                         .map_err(|e| format!("bucket {}: {}: {e}", b.name, path.display()))?,
                 )),
-                config::Origin::Http { url } => Store::Http(Arc::new(
-                    HttpOrigin::new(url, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?,
-                )),
-                config::Origin::S3 { .. } => {
-                    return Err(format!("bucket {}: S3 origins are not served yet", b.name))
-                }
+                (_, None) => return Err(format!("bucket {}: origin without a store", b.name)),
             };
             custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
             let r = &b.referer;
@@ -112,12 +113,13 @@ impl App {
                 Duration::from_millis(cfg.server.queue_wait_ms),
             ),
             cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
+            metas: MetaCache::new(Duration::from_secs(cfg.origin.revalidate_s)),
             cache_control: cfg.cache.cache_control.clone(),
             host_id: cfg.server.host_id.clone(),
         })
     }
 
-    /// The answer, or `None` when pingora should proxy the request to the bucket's HTTP origin
+    /// The answer, or `None` when pingora should proxy the request to the bucket's remote origin
     /// (`ctx.upstream` is set then).
     pub(super) async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Option<Answer> {
         Some(match self.route(session, ctx).await {
@@ -229,18 +231,28 @@ impl App {
             }
         }
         let store = match &bucket.store {
-            Store::Http(origin) => {
+            Store::Remote(origin) => {
                 return match pipeline {
                     None => {
                         ctx.outcome = "raw";
-                        ctx.upstream = Some(origin.clone());
+                        ctx.upstream = Some((origin.clone(), object));
                         Ok(None)
                     }
                     Some(p) => {
-                        // The origin's version is unknown without asking it: variants of HTTP
-                        // origins live for the cache TTL.
-                        let source = SourceMeta::unknown();
-                        let src = Source::Http(origin.clone(), object.clone());
+                        // The source's validator (a HEAD, trusted for `revalidate_s`) keys the
+                        // variant, so a changed object gets new variants; an oversized one is
+                        // refused from its Content-Length without reading it.
+                        let cache_key = format!("{}\n{object}", bucket.conf.name);
+                        let meta = self.metas.get_or_head(cache_key, origin.head(&object)).await?;
+                        if meta.size.is_some_and(|n| n > self.limits.max_src_bytes) {
+                            return Err(transform::Error::too_large(
+                                None,
+                                "source image exceeds the size limit",
+                            )
+                            .into());
+                        }
+                        let source = SourceMeta::remote(&meta);
+                        let src = Source::Remote(origin.clone(), object.clone());
                         self.processed(bucket, object, src, source, p, &conditional, ctx).await.map(Some)
                     }
                 };
@@ -353,12 +365,22 @@ impl App {
                         })?;
                     (bytes, dir)
                 }
-                // Watermark images of HTTP buckets are not fetched yet (the transform reads
-                // them synchronously): they resolve to "does not exist".
-                Source::Http(origin, key) => (origin.fetch(&key, max).await?.bytes, Arc::new(NoObjects)),
+                Source::Remote(origin, key) => {
+                    let bytes = origin.fetch(&key, max).await?.bytes;
+                    // The transform reads watermark images synchronously on a worker: fetch
+                    // them here first. A missing one is left out (the transform reports it).
+                    let mut marks = Prefetched::default();
+                    for k in pipeline.object_keys() {
+                        match origin.fetch(k, max).await {
+                            Ok(f) => marks.insert(k, f.bytes),
+                            Err(e) if e.status == 404 => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    (bytes, Arc::new(marks))
+                }
             };
             m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
-            let t1 = Instant::now();
             let rendered = self
                 .workers
                 .run(move || {
@@ -367,7 +389,10 @@ impl App {
                     transform::run(&src, &pipeline, &env)
                 })
                 .await??;
-            m.stage_seconds.with_label_values(&["transform"]).observe(t1.elapsed().as_secs_f64());
+            let t = &rendered.timings;
+            for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
+                m.stage_seconds.with_label_values(&[stage]).observe(d.as_secs_f64());
+            }
             Ok(Variant {
                 body: Bytes::from(rendered.body),
                 content_type: rendered.content_type,
@@ -382,9 +407,11 @@ impl App {
     }
 
     fn variant_headers(&self, a: Answer, etag: &str, source: &SourceMeta) -> Answer {
-        a.header("etag", etag)
-            .header("last-modified", source.last_modified.clone())
-            .header("cache-control", self.cache_control.clone())
+        let a = a.header("etag", etag).header("cache-control", self.cache_control.clone());
+        match source.last_modified.is_empty() {
+            true => a,
+            false => a.header("last-modified", source.last_modified.clone()),
+        }
     }
 }
 
@@ -412,7 +439,7 @@ impl Keys {
 /// Where the source of a processed request comes from.
 enum Source {
     File(PathBuf, Arc<DirObjects>),
-    Http(Arc<HttpOrigin>, String),
+    Remote(Arc<Remote>, String),
 }
 
 /// What identifies a version of a source file.
@@ -424,9 +451,15 @@ struct SourceMeta {
 }
 
 impl SourceMeta {
-    /// A source whose version is not known (HTTP origins): no validator, no Last-Modified.
-    fn unknown() -> SourceMeta {
-        SourceMeta { size: 0, mtime: SystemTime::UNIX_EPOCH, etag: "-".into(), last_modified: String::new() }
+    /// A remote source, as its origin described it.
+    fn remote(meta: &RemoteMeta) -> SourceMeta {
+        let last_modified = meta.last_modified.clone().unwrap_or_default();
+        SourceMeta {
+            size: meta.size.unwrap_or(0),
+            mtime: httpdate::parse_http_date(&last_modified).unwrap_or(SystemTime::UNIX_EPOCH),
+            etag: meta.validator(),
+            last_modified,
+        }
     }
 
     fn of(meta: &std::fs::Metadata) -> SourceMeta {

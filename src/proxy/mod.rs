@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod origin;
 pub mod respond;
+pub mod s3;
 pub mod service;
 pub mod workers;
 
@@ -30,8 +31,10 @@ pub struct Ctx {
     pub start: Instant,
     /// What happened, for metrics: hit, miss, raw, not_modified, error, busy.
     pub outcome: &'static str,
-    /// Set when the request is proxied to an HTTP origin as it is.
-    pub upstream: Option<std::sync::Arc<origin::HttpOrigin>>,
+    /// Set when the request is proxied to a remote origin as it is: the origin and the object key.
+    pub upstream: Option<(std::sync::Arc<origin::Remote>, String)>,
+    /// The origin's 200 became our 304: its body is not forwarded.
+    pub drop_body: bool,
 }
 
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
@@ -47,7 +50,13 @@ impl ProxyHttp for App {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        Ctx { request_id: request_id(), start: Instant::now(), outcome: "error", upstream: None }
+        Ctx {
+            request_id: request_id(),
+            start: Instant::now(),
+            outcome: "error",
+            upstream: None,
+            drop_body: false,
+        }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
@@ -56,47 +65,62 @@ impl ProxyHttp for App {
                 respond::send(session, answer, &ctx.request_id).await?;
                 Ok(true)
             }
-            // A raw object of an HTTP origin: pingora proxies it (streaming, validators, ranges).
+            // A raw object of a remote origin: pingora proxies it (streaming, validators, ranges).
             None => Ok(false),
         }
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
         match &ctx.upstream {
-            Some(o) => Ok(Box::new(o.peer())),
+            Some((o, _)) => Ok(Box::new(o.peer())),
             None => Err(pingora::Error::new(pingora::ErrorType::InternalError)),
         }
     }
 
     async fn upstream_request_filter(
         &self,
-        session: &mut Session,
+        _session: &mut Session,
         upstream: &mut pingora::http::RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Some(o) = &ctx.upstream {
-            let pq = session.req_header().uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-            let uri = o
-                .upstream_path(&pq)
-                .parse()
-                .map_err(|_| pingora::Error::new(pingora::ErrorType::InternalError))?;
-            upstream.set_uri(uri);
-            upstream.insert_header("host", o.authority())?;
+        if let Some((o, key)) = &ctx.upstream {
+            o.rewrite(upstream, key).map_err(|_| pingora::Error::new(pingora::ErrorType::InternalError))?;
         }
         Ok(())
     }
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         resp: &mut pingora::http::ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
+        use pingora::protocols::http::conditional_filter::{not_modified_filter, to_304};
+        // Validators are answered here too, so that conditional requests work the same in
+        // front of origins that ignore them (s3s-fs, some object stores, static servers).
+        if ctx.upstream.is_some() && not_modified_filter(session.req_header(), resp) {
+            to_304(resp);
+            ctx.outcome = "not_modified";
+            ctx.drop_body = true;
+        }
         resp.insert_header("x-oss-request-id", &ctx.request_id)?;
         Ok(())
     }
 
-    /// Failures while proxying raw requests to an HTTP origin become OSS XML errors too.
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<bytes::Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<std::time::Duration>> {
+        if ctx.drop_body {
+            *body = None;
+        }
+        Ok(None)
+    }
+
+    /// Failures while proxying raw requests to a remote origin become OSS XML errors too.
     async fn fail_to_proxy(
         &self,
         session: &mut Session,

@@ -1,129 +1,227 @@
-//! HTTP origins: a base URL (public bucket endpoint, nginx, public-read S3/OSS) in front of which
-//! imgedge sits. Raw requests are proxied by pingora itself (connection reuse, streaming, any
-//! content type, Range and validators as the origin gives them); sources for processing are
-//! fetched here with pingora's connector, bounded in bytes and in total time.
+//! Remote origins: an HTTP(S) base URL (public bucket endpoint, nginx, public-read S3/OSS) or
+//! S3-compatible storage signed with SigV4 (MinIO, Ceph, Garage, OSS's S3 endpoint). Raw requests
+//! are proxied by pingora itself (connection reuse, streaming, any content type, Range and
+//! validators as the origin gives them); sources for processing are fetched here with pingora's
+//! connector, bounded in bytes and in total time.
 
 use std::time::Duration;
 
 use bytes::BytesMut;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pingora::connectors::http::Connector;
-use pingora::http::RequestHeader;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
+use pingora::protocols::http::client::HttpSession;
+use url::Url;
 
 use super::error::OssError;
-use crate::config::OriginTimeouts;
+use super::s3::S3Signer;
+use crate::config::{self, OriginTimeouts};
 use crate::transform;
 
 /// Characters of a key that stay unescaped in the upstream path (RFC 3986 unreserved and `/`).
 const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
-pub struct HttpOrigin {
+pub struct Remote {
     /// `host:port` to connect to.
     address: String,
+    tls: bool,
+    /// The TLS server name (the host without port).
+    sni: String,
     /// The `Host` header for the origin.
     authority: String,
-    /// Path prefix of the base URL, without a trailing `/`.
+    /// Path prefix of an HTTP base URL, without a trailing `/`.
     base_path: String,
+    /// Set for S3 origins: every request is presigned.
+    s3: Option<S3Signer>,
     timeouts: OriginTimeouts,
     connector: Connector,
+}
+
+/// What identifies a version of a remote object, from its response headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteMeta {
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl RemoteMeta {
+    fn of(resp: &ResponseHeader) -> RemoteMeta {
+        let h = |n: &str| resp.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        RemoteMeta {
+            size: h("content-length").and_then(|v| v.parse().ok()),
+            etag: h("etag"),
+            last_modified: h("last-modified"),
+        }
+    }
+
+    /// The validator the cache keys variants by: the ETag, else Last-Modified, else unknown
+    /// (then variants live for the cache TTL).
+    pub fn validator(&self) -> String {
+        self.etag.clone().or_else(|| self.last_modified.clone()).unwrap_or_else(|| "-".into())
+    }
 }
 
 /// A fetched source object.
 pub struct Fetched {
     pub bytes: Vec<u8>,
+    pub meta: RemoteMeta,
 }
 
-impl HttpOrigin {
-    pub fn new(url: &str, timeouts: &OriginTimeouts) -> Result<HttpOrigin, String> {
-        let rest = match url.split_once("://") {
-            Some(("http", rest)) => rest,
-            Some(("https", _)) => {
-                return Err("https origins need TLS, which this build does not include yet".into())
+fn bad_gateway() -> OssError {
+    OssError::new(502, "BadGateway", None, "The origin could not be read.")
+}
+
+fn gateway_timeout() -> OssError {
+    OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time.")
+}
+
+fn too_large() -> OssError {
+    transform::Error::too_large(None, "source image exceeds the size limit").into()
+}
+
+impl Remote {
+    /// An origin for `http`/`s3` configuration; `None` for directory buckets.
+    pub fn from_config(origin: &config::Origin, timeouts: &OriginTimeouts) -> Result<Option<Remote>, String> {
+        match origin {
+            config::Origin::Dir { .. } => Ok(None),
+            config::Origin::Http { url } => {
+                let u = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+                Remote::new(&u, None, timeouts).map(Some)
             }
-            _ => return Err(format!("{url}: not an http:// URL")),
-        };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if authority.is_empty() {
-            return Err(format!("{url}: no host"));
+            config::Origin::S3 { endpoint, region, bucket, access_key_id, secret_access_key, path_style } => {
+                let signer =
+                    S3Signer::new(endpoint, region, bucket, access_key_id, secret_access_key, *path_style)?;
+                let base = signer.base_url().clone();
+                Remote::new(&base, Some(signer), timeouts).map(Some)
+            }
         }
-        let address = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
+    }
+
+    fn new(u: &Url, s3: Option<S3Signer>, timeouts: &OriginTimeouts) -> Result<Remote, String> {
+        let tls = match u.scheme() {
+            "http" => false,
+            "https" => true,
+            s => return Err(format!("{u}: scheme {s} is not http or https")),
         };
-        Ok(HttpOrigin {
-            address,
-            authority: authority.to_string(),
-            base_path: path.trim_end_matches('/').to_string(),
+        let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("{u}: no host"))?;
+        let port = u.port_or_known_default().ok_or_else(|| format!("{u}: no port"))?;
+        let authority = match u.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        Ok(Remote {
+            address: format!("{host}:{port}"),
+            tls,
+            sni: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            authority,
+            base_path: u.path().trim_end_matches('/').to_string(),
+            s3,
             timeouts: timeouts.clone(),
             connector: Connector::new(None),
         })
     }
 
-    /// The pingora peer, with the configured connect and read timeouts.
+    /// The pingora peer, with the configured connect and read timeouts. HTTPS origins are
+    /// verified against the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` override them).
     pub fn peer(&self) -> HttpPeer {
-        let mut peer = HttpPeer::new(self.address.as_str(), false, String::new());
+        let mut peer = HttpPeer::new(self.address.as_str(), self.tls, self.sni.clone());
         peer.options.connection_timeout = Some(Duration::from_millis(self.timeouts.connect_ms));
+        peer.options.total_connection_timeout = Some(Duration::from_millis(self.timeouts.connect_ms));
         peer.options.read_timeout = Some(Duration::from_millis(self.timeouts.first_byte_ms));
         peer
     }
 
-    pub fn authority(&self) -> &str {
-        &self.authority
+    /// The upstream path and query for `method` on `key` (presigned for S3 origins).
+    pub fn path_for(&self, method: &str, key: &str) -> Result<String, OssError> {
+        match &self.s3 {
+            Some(s) => s.presign(method, key).ok_or_else(OssError::internal),
+            None => Ok(format!("{}/{}", self.base_path, utf8_percent_encode(key, KEEP))),
+        }
     }
 
-    /// The upstream path of a client's raw request path (already encoded by the client).
-    pub fn upstream_path(&self, client_path_and_query: &str) -> String {
-        format!("{}{}", self.base_path, client_path_and_query)
+    /// Turns the client's request, as pingora copied it, into the origin's: its path (no client
+    /// query: OSS signatures and processing parameters are ours), its Host, and none of the
+    /// client's credentials.
+    pub fn rewrite(&self, upstream: &mut RequestHeader, key: &str) -> Result<(), OssError> {
+        let method = upstream.method.as_str().to_string();
+        let uri = self.path_for(&method, key)?.parse().map_err(|_| OssError::internal())?;
+        upstream.set_uri(uri);
+        upstream.insert_header("host", &self.authority).map_err(|_| OssError::internal())?;
+        upstream.remove_header("authorization");
+        let amz: Vec<_> =
+            upstream.headers.keys().filter(|k| k.as_str().starts_with("x-amz-")).cloned().collect();
+        for k in amz {
+            upstream.remove_header(&k);
+        }
+        Ok(())
+    }
+
+    /// HEADs `key`: its size and validators, without the body.
+    pub async fn head(&self, key: &str) -> Result<RemoteMeta, OssError> {
+        let total = Duration::from_millis(self.timeouts.total_ms);
+        let exchange = async {
+            let (session, peer) = self.exchange("HEAD", key).await?;
+            let meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
+            self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+            Ok(meta)
+        };
+        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
     }
 
     /// GETs `key` for processing: at most `max_bytes` (a larger object is refused from its
     /// Content-Length, or as soon as the body passes the limit), within the total deadline.
     pub async fn fetch(&self, key: &str, max_bytes: u64) -> Result<Fetched, OssError> {
         let total = Duration::from_millis(self.timeouts.total_ms);
-        match tokio::time::timeout(total, self.fetch_inner(key, max_bytes)).await {
-            Ok(r) => r,
-            Err(_) => Err(OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time.")),
-        }
+        tokio::time::timeout(total, self.fetch_inner(key, max_bytes))
+            .await
+            .unwrap_or_else(|_| Err(gateway_timeout()))
     }
 
     async fn fetch_inner(&self, key: &str, max_bytes: u64) -> Result<Fetched, OssError> {
-        let bad_gateway = || OssError::new(502, "BadGateway", None, "The origin could not be read.");
-        let peer = self.peer();
-        let (mut session, _reused) =
-            self.connector.get_http_session(&peer).await.map_err(|_| bad_gateway())?;
-        let path = format!("{}/{}", self.base_path, utf8_percent_encode(key, KEEP));
-        let mut req = RequestHeader::build("GET", path.as_bytes(), Some(2)).map_err(|_| bad_gateway())?;
-        req.insert_header("host", &self.authority).map_err(|_| bad_gateway())?;
-        req.insert_header("user-agent", "imgedge").map_err(|_| bad_gateway())?;
-        session.write_request_header(Box::new(req)).await.map_err(|_| bad_gateway())?;
-        session.finish_request_body().await.map_err(|_| bad_gateway())?;
-        session.read_response_header().await.map_err(|_| bad_gateway())?;
-        let resp = session.response_header().ok_or_else(bad_gateway)?;
-        match resp.status.as_u16() {
-            200 => {}
-            404 => return Err(OssError::no_such_key()),
-            403 => return Err(OssError::access_denied(None, "The origin refused access to the object.")),
-            _ => return Err(bad_gateway()),
-        }
-        let too_large =
-            || OssError::from(transform::Error::too_large(None, "source image exceeds the size limit"));
-        let declared = resp.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > max_bytes) {
+        let (mut session, peer) = self.exchange("GET", key).await?;
+        let meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
+        if meta.size.is_some_and(|n| n > max_bytes) {
             return Err(too_large());
         }
-        let mut body = BytesMut::with_capacity(declared.unwrap_or(64 * 1024).min(max_bytes) as usize);
+        let mut body = BytesMut::with_capacity(meta.size.unwrap_or(64 * 1024).min(max_bytes) as usize);
         while let Some(chunk) = session.read_response_body().await.map_err(|_| bad_gateway())? {
             if body.len() as u64 + chunk.len() as u64 > max_bytes {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        if declared.is_some_and(|n| n != body.len() as u64) {
+        if meta.size.is_some_and(|n| n != body.len() as u64) {
             return Err(bad_gateway());
         }
         self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
-        Ok(Fetched { bytes: body.to_vec() })
+        Ok(Fetched { bytes: body.to_vec(), meta })
+    }
+
+    /// Sends `method key` and reads the response header; anything but 200 becomes the OSS error.
+    async fn exchange(&self, method: &str, key: &str) -> Result<(HttpSession, HttpPeer), OssError> {
+        let peer = self.peer();
+        let (mut session, _reused) = self.connector.get_http_session(&peer).await.map_err(|e| {
+            tracing::debug!(error = %e, origin = %self.authority, "origin connection failed");
+            bad_gateway()
+        })?;
+        let path = self.path_for(method, key)?;
+        let mut req = RequestHeader::build(method, path.as_bytes(), Some(2)).map_err(|_| bad_gateway())?;
+        req.insert_header("host", &self.authority).map_err(|_| bad_gateway())?;
+        req.insert_header("user-agent", "imgedge").map_err(|_| bad_gateway())?;
+        session.write_request_header(Box::new(req)).await.map_err(|_| bad_gateway())?;
+        session.finish_request_body().await.map_err(|_| bad_gateway())?;
+        session.read_response_header().await.map_err(|_| bad_gateway())?;
+        let status = session.response_header().ok_or_else(bad_gateway)?.status.as_u16();
+        match status {
+            200 => Ok((session, peer)),
+            404 => Err(OssError::no_such_key()),
+            403 => Err(OssError::access_denied(None, "The origin refused access to the object.")),
+            _ => {
+                tracing::debug!(status, origin = %self.authority, "origin answered an error");
+                Err(bad_gateway())
+            }
+        }
     }
 }

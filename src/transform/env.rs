@@ -23,6 +23,29 @@ impl Objects for NoObjects {
     }
 }
 
+/// Objects fetched ahead of the transform (watermark images of remote buckets, whose origin
+/// cannot be read from a synchronous worker).
+#[derive(Default)]
+pub struct Prefetched(std::collections::HashMap<String, Vec<u8>>);
+
+impl Prefetched {
+    pub fn insert(&mut self, key: &str, bytes: Vec<u8>) {
+        self.0.insert(key.to_string(), bytes);
+    }
+}
+
+impl Objects for Prefetched {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>> {
+        match self.0.get(key) {
+            Some(b) if b.len() as u64 > max_bytes => {
+                Err(Error::too_large(None, "object exceeds the size limit"))
+            }
+            Some(b) => Ok(b.clone()),
+            None => Err(no_such_key()),
+        }
+    }
+}
+
 pub fn no_such_key() -> Error {
     Error::new(Code::NoSuchKey, Some(ec::NO_SUCH_OBJECT), "The specified key does not exist.")
 }

@@ -3,6 +3,7 @@
 //! the proxy calls it from its worker pool, never from an async task.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use super::codec::{self, DecodeOptions, SourceInfo};
 use super::env::Env;
@@ -21,6 +22,17 @@ pub struct Rendered {
     pub content_type: &'static str,
     /// The image format, for image output.
     pub format: Option<Format>,
+    /// Where the time went (the proxy's per-stage histograms).
+    pub timings: Timings,
+}
+
+/// Time per stage of one run. `transform` is every action between decode and encode
+/// (orientation, resizes, effects, watermarks); `decode` includes probing and planning.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    pub decode: Duration,
+    pub transform: Duration,
+    pub encode: Duration,
 }
 
 /// Runs `pipeline` on `src`. Never panics: a panic inside a codec becomes `InternalError`.
@@ -31,13 +43,15 @@ pub fn run(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
 
 fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
     let limits = env.limits;
+    let t0 = Instant::now();
     if src.len() as u64 > limits.max_src_bytes {
         return Err(Error::too_large(None, "source image exceeds the size limit"));
     }
     let info = codec::probe(src)?;
     match pipeline.output {
         Output::Info => {
-            Ok(json(ops::info::info_json(src, info.format, info.width, info.height, info.frames)))
+            let body = ops::info::info_json(src, info.format, info.width, info.height, info.frames);
+            Ok(json(body, Timings { decode: t0.elapsed(), ..Timings::default() }))
         }
         Output::AverageHue => {
             plan::check_source(&info, limits, false)?;
@@ -49,12 +63,19 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
                 max_alloc: info.width as u64 * info.height as u64 * 8 + (64 << 20),
             };
             let img = codec::decode(src, &info, &opts)?;
-            Ok(json(ops::average_hue::json(&img)))
+            let decode = t0.elapsed();
+            let t1 = Instant::now();
+            let body = ops::average_hue::json(&img);
+            Ok(json(body, Timings { decode, transform: t1.elapsed(), ..Timings::default() }))
         }
         Output::Image => {
-            let (img, plan) = render_planned(src, &info, pipeline, env)?;
+            let (img, plan, mut timings) = render_planned(src, &info, pipeline, env)?;
+            timings.decode = t0.elapsed() - timings.transform;
+            let t2 = Instant::now();
             let body = codec::encode(&img, &plan.encode)?;
-            Ok(Rendered { body, content_type: plan.encode.format.mime(), format: Some(plan.encode.format) })
+            timings.encode = t2.elapsed();
+            let format = Some(plan.encode.format);
+            Ok(Rendered { body, content_type: plan.encode.format.mime(), format, timings })
         }
     }
 }
@@ -62,7 +83,7 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
 /// Decodes and runs the pixel actions of `pipeline` (no encoding): also used for watermark
 /// images, whose preprocessing is a pipeline of its own.
 pub(crate) fn render(src: &[u8], info: &SourceInfo, pipeline: &Pipeline, env: &Env<'_>) -> Result<Image> {
-    render_planned(src, info, pipeline, env).map(|(img, _)| img)
+    render_planned(src, info, pipeline, env).map(|(img, _, _)| img)
 }
 
 fn render_planned(
@@ -70,9 +91,12 @@ fn render_planned(
     info: &SourceInfo,
     pipeline: &Pipeline,
     env: &Env<'_>,
-) -> Result<(Image, Plan)> {
+) -> Result<(Image, Plan, Timings)> {
+    let t0 = Instant::now();
     let plan = plan::plan(pipeline, info, env.limits)?;
     let mut img = codec::decode(src, info, &plan.decode)?;
+    let decode = t0.elapsed();
+    let t1 = Instant::now();
     if !plan.animated {
         img.keep_first_frame();
     }
@@ -82,7 +106,7 @@ fn render_planned(
     for step in &plan.steps {
         apply(step, &mut img, env)?;
     }
-    Ok((img, plan))
+    Ok((img, plan, Timings { decode, transform: t1.elapsed(), ..Timings::default() }))
 }
 
 fn apply(step: &Step, img: &mut Image, env: &Env<'_>) -> Result<()> {
@@ -123,6 +147,6 @@ fn apply(step: &Step, img: &mut Image, env: &Env<'_>) -> Result<()> {
     }
 }
 
-fn json(body: String) -> Rendered {
-    Rendered { body: body.into_bytes(), content_type: "application/json", format: None }
+fn json(body: String, timings: Timings) -> Rendered {
+    Rendered { body: body.into_bytes(), content_type: "application/json", format: None, timings }
 }

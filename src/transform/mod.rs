@@ -21,9 +21,9 @@ pub mod resample;
 pub mod spec;
 pub mod text;
 
-pub use env::{DirObjects, Env, NoObjects, Objects};
+pub use env::{DirObjects, Env, NoObjects, Objects, Prefetched};
 pub use error::{Code, Error, Result};
-pub use execute::{run, Rendered};
+pub use execute::{run, Rendered, Timings};
 pub use format::Format;
 pub use limits::Limits;
 pub use parse::{parse, parse_query_value, NoStyles, Styles};

@@ -88,6 +88,19 @@ impl Default for Pipeline {
     }
 }
 
+impl Pipeline {
+    /// The bucket objects the pipeline reads besides its source: watermark images.
+    pub fn object_keys(&self) -> Vec<&str> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Watermark(w) => w.image.as_ref().map(|i| i.key.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod origin;
+pub mod s3;
 pub mod server;
+pub mod tls;
 
 use std::path::PathBuf;
 

@@ -1,17 +1,19 @@
 //! A small HTTP/1.1 origin on loopback for tests: serves the files of a directory under a path
-//! prefix, one request per connection, and counts what it was asked.
+//! prefix, one request per connection, over plain TCP or TLS, and counts what it was asked.
 
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub struct Origin {
     pub addr: String,
     pub hits: Arc<Mutex<HashMap<String, usize>>>,
+    /// Every request head received (request line and header lines, lower-cased names).
+    pub heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl Origin {
@@ -22,80 +24,115 @@ impl Origin {
 
 /// Serves `dir` at `http://addr/<prefix>/<file>`.
 pub fn serve(dir: PathBuf, prefix: &'static str) -> Origin {
+    listen(dir, prefix, None)
+}
+
+/// Serves `dir` at `https://addr/<prefix>/<file>` with `tls` (see [`super::tls`]).
+pub fn serve_tls(dir: PathBuf, prefix: &'static str, tls: Arc<rustls::ServerConfig>) -> Origin {
+    listen(dir, prefix, Some(tls))
+}
+
+fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConfig>>) -> Origin {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let counter = hits.clone();
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Log { hits: hits.clone(), heads: heads.clone() };
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (dir, counter) = (dir.clone(), counter.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let mut h = String::new();
-                while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
-                    h.clear();
-                }
-                let mut parts = line.split(' ');
-                let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/").to_string());
-                let path = target.split('?').next().unwrap_or("/").to_string();
-                *counter.lock().unwrap().entry(path.clone()).or_default() += 1;
-                let file = path
-                    .strip_prefix(prefix)
-                    .and_then(|p| p.strip_prefix('/'))
-                    .map(|p| dir.join(percent_encoding::percent_decode_str(p).decode_utf8_lossy().as_ref()));
-                let mut out = stream;
-                // Fault modes, by name.
-                match path.rsplit('/').next().unwrap_or("") {
-                    "hang.jpg" => {
-                        std::thread::sleep(std::time::Duration::from_secs(30));
-                        return;
-                    }
-                    "drip.jpg" => {
-                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
-                        for _ in 0..300 {
-                            if out.write_all(b"x").is_err() {
-                                return;
-                            }
-                            std::thread::sleep(std::time::Duration::from_millis(100));
-                        }
-                        return;
-                    }
-                    "endless.jpg" => {
-                        // No Content-Length: the body runs until the connection closes.
-                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-                        let chunk = vec![0xAAu8; 4096];
-                        for _ in 0..10_000 {
-                            if out.write_all(&chunk).is_err() {
-                                return;
-                            }
-                        }
-                        return;
-                    }
-                    _ => {}
-                }
-                match file.and_then(|f| std::fs::read(f).ok()) {
-                    Some(body) => {
-                        let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nETag: \"mock-{}\"\r\nConnection: close\r\n\r\n",
-                            body.len(),
-                            body.len()
-                        );
-                        let _ = out.write_all(head.as_bytes());
-                        if method != "HEAD" {
-                            let _ = out.write_all(&body);
-                        }
-                    }
-                    None => {
-                        let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found");
-                    }
+            let (dir, log, tls) = (dir.clone(), log.clone(), tls.clone());
+            std::thread::spawn(move || match tls {
+                None => handle(stream, &dir, prefix, &log),
+                Some(cfg) => {
+                    let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
+                    handle(rustls::StreamOwned::new(conn, stream), &dir, prefix, &log)
                 }
             });
         }
     });
-    Origin { addr, hits }
+    Origin { addr, hits, heads }
+}
+
+#[derive(Clone)]
+struct Log {
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+/// One request: GETs count under their path, HEADs under `HEAD <path>`.
+fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut head = line.clone();
+    let mut h = String::new();
+    while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
+        head.push_str(&h.to_ascii_lowercase());
+        h.clear();
+    }
+    log.heads.lock().unwrap().push(head);
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+    let path = target.split('?').next().unwrap_or("/").to_string();
+    let counted = if method == "HEAD" { format!("HEAD {path}") } else { path.clone() };
+    *log.hits.lock().unwrap().entry(counted).or_default() += 1;
+    let file = path
+        .strip_prefix(prefix)
+        .and_then(|p| p.strip_prefix('/'))
+        .map(|p| dir.join(percent_encoding::percent_decode_str(p).decode_utf8_lossy().as_ref()));
+    let out = reader.get_mut();
+    // Fault modes, by name.
+    match path.rsplit('/').next().unwrap_or("") {
+        "hang.jpg" => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            return;
+        }
+        "drip.jpg" => {
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            if method == "HEAD" {
+                return;
+            }
+            for _ in 0..300 {
+                if out.write_all(b"x").and_then(|_| out.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            return;
+        }
+        "endless.jpg" => {
+            // No Content-Length: the body runs until the connection closes.
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let chunk = vec![0xAAu8; 4096];
+            for _ in 0..10_000 {
+                if out.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
+    match file.and_then(|f| std::fs::read(f).ok()) {
+        Some(body) => {
+            let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nETag: \"mock-{}\"\r\nConnection: close\r\n\r\n",
+                body.len(),
+                body.len()
+            );
+            let _ = out.write_all(head.as_bytes());
+            if method != "HEAD" {
+                let _ = out.write_all(&body);
+            }
+        }
+        None => {
+            let _ = out.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+            );
+        }
+    }
+    let _ = out.flush();
 }

@@ -47,6 +47,11 @@ fn free_port() -> u16 {
 /// Starts the proxy. `extra` is TOML inserted in `[server]`; `buckets` is the bucket TOML
 /// (use `{dir}` for the bucket directory, which holds copies of the OSS sample images).
 pub fn start(name: &str, server_extra: &str, rest: &str) -> Proxy {
+    start_with_env(name, server_extra, rest, &[])
+}
+
+/// [`start`] with environment variables for the proxy process (such as `SSL_CERT_FILE`).
+pub fn start_with_env(name: &str, server_extra: &str, rest: &str, env: &[(&str, &str)]) -> Proxy {
     let dir = super::temp_dir(name);
     let bucket = dir.join("bucket");
     std::fs::create_dir_all(&bucket).unwrap();
@@ -64,6 +69,7 @@ pub fn start(name: &str, server_extra: &str, rest: &str) -> Proxy {
         .arg("serve")
         .arg("--config")
         .arg(&conf_path)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
         .spawn()

@@ -1,6 +1,6 @@
 //! What the proxy does with one request: route it to a bucket and an object key, decide raw or
-//! processed, apply the bucket's rules, and produce an [`Answer`]. Raw objects of directory
-//! buckets are streamed with ETag, Last-Modified, conditional requests and single ranges.
+//! processed, apply the bucket's rules, and produce an [`Answer`] (or hand a raw request of a
+//! remote bucket to pingora). Processed variants go through the cache and the worker pool.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -15,7 +15,8 @@ use super::cache::{MetaCache, Variant, VariantCache};
 use super::classify;
 use super::error::OssError;
 use super::metrics::metrics;
-use super::origin::{Remote, RemoteMeta};
+use super::origin::Remote;
+use super::raw::{self, etag_matches, Conditional, SourceMeta};
 use super::respond::{Answer, Body};
 use super::workers::Workers;
 use super::Ctx;
@@ -265,7 +266,7 @@ impl App {
         match pipeline {
             None => {
                 ctx.outcome = "raw";
-                Ok(Some(raw(
+                Ok(Some(raw::raw(
                     &path,
                     &object,
                     &source,
@@ -440,172 +441,4 @@ impl Keys {
 enum Source {
     File(PathBuf, Arc<DirObjects>),
     Remote(Arc<Remote>, String),
-}
-
-/// What identifies a version of a source file.
-struct SourceMeta {
-    size: u64,
-    mtime: SystemTime,
-    etag: String,
-    last_modified: String,
-}
-
-impl SourceMeta {
-    /// A remote source, as its origin described it.
-    fn remote(meta: &RemoteMeta) -> SourceMeta {
-        let last_modified = meta.last_modified.clone().unwrap_or_default();
-        SourceMeta {
-            size: meta.size.unwrap_or(0),
-            mtime: httpdate::parse_http_date(&last_modified).unwrap_or(SystemTime::UNIX_EPOCH),
-            etag: meta.validator(),
-            last_modified,
-        }
-    }
-
-    fn of(meta: &std::fs::Metadata) -> SourceMeta {
-        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        SourceMeta {
-            size: meta.len(),
-            mtime,
-            etag: format!("\"{:x}-{:x}\"", meta.len(), nanos),
-            last_modified: httpdate::fmt_http_date(mtime),
-        }
-    }
-}
-
-struct Conditional {
-    if_none_match: Option<String>,
-    if_modified_since: Option<SystemTime>,
-}
-
-impl Conditional {
-    fn of(req: &pingora::http::RequestHeader) -> Conditional {
-        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        Conditional {
-            if_none_match: h("if-none-match"),
-            if_modified_since: h("if-modified-since").and_then(|v| httpdate::parse_http_date(&v).ok()),
-        }
-    }
-}
-
-fn etag_matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-}
-
-/// A raw object of a directory bucket, with conditional requests and a single byte range.
-fn raw(
-    path: &std::path::Path,
-    key: &str,
-    src: &SourceMeta,
-    cond: &Conditional,
-    range: Option<&http::HeaderValue>,
-) -> Answer {
-    let base = |status, body| {
-        Answer::new(status, body)
-            .header("etag", src.etag.clone())
-            .header("last-modified", src.last_modified.clone())
-            .header("accept-ranges", "bytes")
-    };
-    let not_modified = match (&cond.if_none_match, cond.if_modified_since) {
-        (Some(inm), _) => etag_matches(inm, &src.etag),
-        (None, Some(ims)) => {
-            let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            secs(src.mtime) <= secs(ims)
-        }
-        _ => false,
-    };
-    if not_modified {
-        return base(304, Body::Empty);
-    }
-    let ctype = content_type(key);
-    let full = || {
-        base(200, Body::File { path: path.to_path_buf(), start: 0, len: src.size })
-            .header("content-type", ctype)
-    };
-    let Some(range) = range.and_then(|r| r.to_str().ok()) else {
-        return full();
-    };
-    match parse_range(range, src.size) {
-        Some(Ok((start, end))) => {
-            base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
-                .header("content-type", ctype)
-                .header("content-range", format!("bytes {start}-{end}/{}", src.size))
-        }
-        Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{}", src.size)),
-        // Multiple or malformed ranges: the whole object, as RFC 9110 allows.
-        None => full(),
-    }
-}
-
-/// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range: `Some(Ok((first, last)))`, `Some(Err(()))`
-/// when unsatisfiable, `None` when not a single byte range.
-fn parse_range(h: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
-    let spec = h.strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let num = |s: &str| s.trim().parse::<u64>().ok();
-    let (start, end) = match (a.trim().is_empty(), b.trim().is_empty()) {
-        (true, false) => {
-            let n = num(b)?;
-            if n == 0 || size == 0 {
-                return Some(Err(()));
-            }
-            (size.saturating_sub(n), size - 1)
-        }
-        (false, true) => (num(a)?, size.saturating_sub(1)),
-        (false, false) => (num(a)?, num(b)?.min(size.saturating_sub(1))),
-        (true, true) => return None,
-    };
-    if start >= size || start > end {
-        return Some(Err(()));
-    }
-    Some(Ok((start, end)))
-}
-
-/// Content-Type of a raw object by its name (directory buckets store no metadata).
-fn content_type(key: &str) -> &'static str {
-    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "avif" => "image/avif",
-        "svg" => "image/svg+xml",
-        "txt" => "text/plain",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        _ => "application/octet-stream",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 9))));
-        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 99))));
-        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
-        assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
-        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
-        assert_eq!(parse_range("bytes=5-1", 100), Some(Err(())));
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
-        assert_eq!(parse_range("items=0-1", 100), None);
-    }
-
-    #[test]
-    fn etags() {
-        assert!(etag_matches("\"a\"", "\"a\""));
-        assert!(etag_matches("\"b\", \"a\"", "\"a\""));
-        assert!(etag_matches("W/\"a\"", "\"a\""));
-        assert!(etag_matches("*", "\"a\""));
-        assert!(!etag_matches("\"b\"", "\"a\""));
-    }
 }

@@ -13,6 +13,7 @@ pub mod service;
 pub mod workers;
 
 mod handle;
+mod raw;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

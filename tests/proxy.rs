@@ -262,3 +262,27 @@ fn sigterm_lets_in_flight_requests_finish() {
     let took = exited.expect("the process exits after draining");
     assert!(took < Duration::from_secs(8), "{took:?}");
 }
+
+#[test]
+fn a_client_leaving_mid_response_is_not_a_server_error() {
+    use std::io::{Read, Write};
+    let p = start("px-abort", "", PUBLIC);
+    // Larger than any socket buffer, so the proxy is still writing when the client leaves.
+    std::fs::write(p.dir.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+    let mut s = std::net::TcpStream::connect(&p.addr).unwrap();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut first = [0u8; 4096];
+    s.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200"));
+    drop(s);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while metric(&p, "imgedge_requests_total{outcome=\"aborted\"") < 1.0 {
+        assert!(std::time::Instant::now() < deadline, "the abort was never recorded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(metric(&p, "imgedge_requests_total{outcome=\"error\""), 0.0);
+    let log = std::fs::read_to_string(p.dir.parent().unwrap().join("log")).unwrap();
+    assert!(!log.contains("ERROR"), "{log}");
+    // The proxy is fine afterwards.
+    assert_eq!(get(&p.addr, "/example.jpg").status, 200);
+}

@@ -7,7 +7,7 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec
 
 pub struct Metrics {
     pub registry: Registry,
-    /// Requests by outcome (hit, miss, raw, error, not_modified, busy) and status.
+    /// Requests by outcome (hit, miss, raw, error, not_modified, busy, aborted) and status.
     pub requests: IntCounterVec,
     /// Seconds per stage: origin, decode+transform+encode ("transform"), total.
     pub stage_seconds: HistogramVec,

@@ -30,7 +30,7 @@ pub use handle::App;
 pub struct Ctx {
     pub request_id: String,
     pub start: Instant,
-    /// What happened, for metrics: hit, miss, raw, not_modified, error, busy.
+    /// What happened, for metrics: hit, miss, raw, not_modified, error, busy, aborted.
     pub outcome: &'static str,
     /// Set when the request is proxied to a remote origin as it is: the origin and the object key.
     pub upstream: Option<(std::sync::Arc<origin::Remote>, String)>,
@@ -63,7 +63,13 @@ impl ProxyHttp for App {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         match self.handle(session, ctx).await {
             Some(answer) => {
-                respond::send(session, answer, &ctx.request_id).await?;
+                if let Err(e) = respond::send(session, answer, &ctx.request_id).await {
+                    // The client left mid-response (or a file shrank under us): nothing more can
+                    // be said on this connection. Not a server error, and no 500 to send.
+                    tracing::debug!(request_id = %ctx.request_id, error = %e, "response not delivered");
+                    ctx.outcome = "aborted";
+                    session.set_keepalive(None);
+                }
                 Ok(true)
             }
             // A raw object of a remote origin: pingora proxies it (streaming, validators, ranges).

@@ -172,3 +172,40 @@ fn client_credentials_and_query_never_reach_the_origin() {
     assert!(heads[0].starts_with("GET /base/example.jpg HTTP/1.1\r\n"), "{}", heads[0]);
     assert!(!heads[0].contains("signature") && !heads[0].contains("authorization"), "{}", heads[0]);
 }
+
+#[test]
+fn a_truncated_source_is_a_502_and_never_cached() {
+    let (p, o) = setup("http-truncate", "");
+    for n in 1..=2 {
+        let r = get(&p.addr, "/truncate.jpg?x-oss-process=image/resize,w_10");
+        assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+        assert_eq!(o.hits("/base/truncate.jpg"), n, "the failure was cached");
+    }
+}
+
+#[test]
+fn the_upstream_is_configuration_never_request_input() {
+    // A canary that counts connections: nothing a client sends may make the proxy dial it.
+    let canary = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let caddr = canary.local_addr().unwrap();
+    canary.set_nonblocking(true).unwrap();
+    let (p, o) = setup("http-ssrf", "");
+    let attempts = [
+        format!("GET http://{caddr}/example.jpg HTTP/1.1\r\nHost: {caddr}\r\nConnection: close\r\n\r\n"),
+        format!("GET /example.jpg HTTP/1.1\r\nHost: {caddr}\r\nX-Forwarded-Host: {caddr}\r\nConnection: close\r\n\r\n"),
+        format!("GET //{caddr}/example.jpg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    ];
+    for a in &attempts {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&p.addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.write_all(a.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        assert!(out.starts_with(b"HTTP/1.1 "), "{a}");
+    }
+    assert!(canary.accept().is_err(), "the proxy connected to a client-named address");
+    assert!(o.hits("/base/example.jpg") >= 2, "requests went to the configured origin");
+    let raw = get(&p.addr, "/notes.txt");
+    assert_eq!(raw.header("x-content-type-options"), Some("nosniff"));
+}

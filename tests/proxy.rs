@@ -286,3 +286,24 @@ fn a_client_leaving_mid_response_is_not_a_server_error() {
     // The proxy is fine afterwards.
     assert_eq!(get(&p.addr, "/example.jpg").status, 200);
 }
+
+#[test]
+fn oversized_request_heads_are_refused_and_the_connection_closed() {
+    use std::io::{Read, Write};
+    let p = start("px-bighead", "", PUBLIC);
+    let line = format!("GET /{} HTTP/1.1\r\nHost: localhost\r\n\r\n", "a".repeat(70_000));
+    let header =
+        format!("GET /example.jpg HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n", "a".repeat(2 << 20));
+    for req in [line, header] {
+        let mut s = std::net::TcpStream::connect(&p.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(req.as_bytes());
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out); // ends: the connection is closed
+        let head = String::from_utf8_lossy(&out[..out.len().min(40)]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 4"), "{head}");
+    }
+    let ok = get(&p.addr, "/example.jpg");
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("x-content-type-options"), Some("nosniff"));
+}

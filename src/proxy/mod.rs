@@ -111,6 +111,7 @@ impl ProxyHttp for App {
             ctx.drop_body = true;
         }
         resp.insert_header("x-oss-request-id", &ctx.request_id)?;
+        resp.insert_header("x-content-type-options", "nosniff")?;
         Ok(())
     }
 

@@ -66,6 +66,8 @@ pub async fn send(session: &mut Session, answer: Answer, request_id: &str) -> Re
     }
     resp.insert_header("x-oss-request-id", request_id)?;
     resp.insert_header("server", "imgedge")?;
+    // Browsers must not sniff an object (say, HTML uploaded as .jpg) into something runnable.
+    resp.insert_header("x-content-type-options", "nosniff")?;
     if answer.status != 304 {
         resp.insert_header("content-length", len.to_string())?;
     }

@@ -102,6 +102,15 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
             }
             return;
         }
+        "truncate.jpg" => {
+            // Promises 100 000 bytes, sends 1 000, closes.
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            if method != "HEAD" {
+                let _ = out.write_all(&[0xFFu8; 1000]);
+            }
+            let _ = out.flush();
+            return;
+        }
         "endless.jpg" => {
             // No Content-Length: the body runs until the connection closes.
             let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");

@@ -154,17 +154,9 @@ fn https_origins_are_verified_against_trusted_roots() {
 
 #[test]
 fn client_credentials_and_query_never_reach_the_origin() {
-    use base64::Engine;
-    use hmac::{KeyInit, Mac};
     let (p, o) = setup("http-strip", "[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\n");
     // A valid OSS V1 presigned URL for the raw object: verified here, then proxied without it.
-    let expires = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"SK").unwrap();
-    mac.update(format!("GET\n\n\n{expires}\n/web/example.jpg").as_bytes());
-    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let sig: String =
-        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let target = format!("/example.jpg?OSSAccessKeyId=AK&Expires={expires}&Signature={sig}");
+    let target = common::sign::presign_v1("AK", "SK", "web", "example.jpg", None);
     let r = get(&p.addr, &target);
     assert_eq!(r.status, 200, "{}", r.text());
     let heads = o.heads.lock().unwrap().clone();
@@ -208,4 +200,20 @@ fn the_upstream_is_configuration_never_request_input() {
     assert!(o.hits("/base/example.jpg") >= 2, "requests went to the configured origin");
     let raw = get(&p.addr, "/notes.txt");
     assert_eq!(raw.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn stale_pooled_connections_are_retried_on_a_fresh_one() {
+    let (p, o) = setup("http-stale", "[origin]\nrevalidate_s = 0\n");
+    std::fs::copy(common::corpus("oss/example.jpg"), o.root.join("ka-example.jpg")).unwrap();
+    for w in 20..40 {
+        let r = get(&p.addr, &format!("/ka-example.jpg?x-oss-process=image/resize,w_{w}"));
+        assert_eq!(r.status, 200, "request {w}: {}", r.text());
+        assert_eq!(r.image().width(), w);
+    }
+    assert_eq!(o.hits("/base/ka-example.jpg"), 20);
+    // Raw requests go through pingora's own upstream pool, which retries the same way.
+    for n in 0..20 {
+        assert_eq!(get(&p.addr, "/ka-example.jpg").status, 200, "raw request {n}");
+    }
 }

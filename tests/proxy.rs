@@ -307,3 +307,34 @@ fn oversized_request_heads_are_refused_and_the_connection_closed() {
     assert_eq!(ok.status, 200);
     assert_eq!(ok.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[test]
+fn the_cache_never_answers_for_authorization() {
+    let conf = PUBLIC.replace("name = \"demo\"\n", "name = \"demo\"\nacl = \"private\"\n");
+    let p = start("px-cache-auth", "", &format!("[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\n{conf}"));
+    let process = "image/resize,w_64";
+    let signed = common::sign::presign_v1("AK", "SK", "demo", "example.jpg", Some(process));
+    let r = get(&p.addr, &signed);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.image().width(), 64);
+    let again = get(&p.addr, &signed);
+    assert_eq!(again.status, 200);
+    let hits = metric(&p, "imgedge_cache_hits_total");
+    assert_eq!(hits, 1.0, "the signed repeat is a hit");
+    // The same variant without the signature: refused, and the cache was not consulted.
+    let anon = get(&p.addr, &format!("/example.jpg?x-oss-process={process}"));
+    assert_eq!((anon.status, anon.xml("Code").as_deref()), (403, Some("AccessDenied")));
+    assert_eq!(metric(&p, "imgedge_cache_hits_total"), hits);
+}
+
+#[test]
+fn unknown_query_parameters_do_not_multiply_cache_entries() {
+    let p = start("px-junk", "", PUBLIC);
+    for n in 0..200 {
+        let r = get(&p.addr, &format!("/example.jpg?x-oss-process=image/resize,w_90&x={n}"));
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(metric(&p, "imgedge_cache_misses_total"), 1.0);
+    assert_eq!(metric(&p, "imgedge_cache_hits_total"), 199.0);
+    assert_eq!(metric(&p, "imgedge_transforms_total"), 1.0);
+}

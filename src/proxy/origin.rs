@@ -200,19 +200,29 @@ impl Remote {
     }
 
     /// Sends `method key` and reads the response header; anything but 200 becomes the OSS error.
+    /// A pooled connection the origin closed meanwhile fails before any response: such failures
+    /// are retried (the methods are idempotent), until a fresh connection fails.
     async fn exchange(&self, method: &str, key: &str) -> Result<(HttpSession, HttpPeer), OssError> {
         let peer = self.peer();
-        let (mut session, _reused) = self.connector.get_http_session(&peer).await.map_err(|e| {
-            tracing::debug!(error = %e, origin = %self.authority, "origin connection failed");
-            bad_gateway()
-        })?;
         let path = self.path_for(method, key)?;
-        let mut req = RequestHeader::build(method, path.as_bytes(), Some(2)).map_err(|_| bad_gateway())?;
-        req.insert_header("host", &self.authority).map_err(|_| bad_gateway())?;
-        req.insert_header("user-agent", "imgedge").map_err(|_| bad_gateway())?;
-        session.write_request_header(Box::new(req)).await.map_err(|_| bad_gateway())?;
-        session.finish_request_body().await.map_err(|_| bad_gateway())?;
-        session.read_response_header().await.map_err(|_| bad_gateway())?;
+        // The whole exchange is under the caller's total deadline; the pool is finite, so stale
+        // connections run out.
+        let session = loop {
+            let (mut session, reused) = self.connector.get_http_session(&peer).await.map_err(|e| {
+                tracing::debug!(error = %e, origin = %self.authority, "origin connection failed");
+                bad_gateway()
+            })?;
+            match self.send(&mut session, method, &path).await {
+                Ok(()) => break session,
+                Err(e) if reused => {
+                    tracing::debug!(error = %e, origin = %self.authority, "stale pooled connection, retrying");
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, origin = %self.authority, "origin request failed");
+                    return Err(bad_gateway());
+                }
+            }
+        };
         let status = session.response_header().ok_or_else(bad_gateway)?.status.as_u16();
         match status {
             200 => Ok((session, peer)),
@@ -223,5 +233,15 @@ impl Remote {
                 Err(bad_gateway())
             }
         }
+    }
+
+    /// Writes the request and reads the response header.
+    async fn send(&self, session: &mut HttpSession, method: &str, path: &str) -> pingora::Result<()> {
+        let mut req = RequestHeader::build(method, path.as_bytes(), Some(2))?;
+        req.insert_header("host", &self.authority)?;
+        req.insert_header("user-agent", "imgedge")?;
+        session.write_request_header(Box::new(req)).await?;
+        session.finish_request_body().await?;
+        session.read_response_header().await
     }
 }

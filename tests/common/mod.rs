@@ -5,6 +5,7 @@
 pub mod origin;
 pub mod s3;
 pub mod server;
+pub mod sign;
 pub mod tls;
 
 use std::path::PathBuf;

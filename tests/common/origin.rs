@@ -14,6 +14,8 @@ pub struct Origin {
     pub hits: Arc<Mutex<HashMap<String, usize>>>,
     /// Every request head received (request line and header lines, lower-cased names).
     pub heads: Arc<Mutex<Vec<String>>>,
+    /// The directory served.
+    pub root: PathBuf,
 }
 
 impl Origin {
@@ -38,6 +40,7 @@ fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConf
     let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let heads: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = Log { hits: hits.clone(), heads: heads.clone() };
+    let root = dir.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let (dir, log, tls) = (dir.clone(), log.clone(), tls.clone());
@@ -50,7 +53,7 @@ fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConf
             });
         }
     });
-    Origin { addr, hits, heads }
+    Origin { addr, hits, heads, root }
 }
 
 #[derive(Clone)]
@@ -127,8 +130,11 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
     match file.and_then(|f| std::fs::read(f).ok()) {
         Some(body) => {
             let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };
+            // Files named ka-* claim keep-alive but the connection is closed all the same, as by
+            // an origin whose idle timeout is shorter than ours: pooled connections go stale.
+            let close = if path.contains("/ka-") { "" } else { "Connection: close\r\n" };
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nETag: \"mock-{}\"\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nETag: \"mock-{}\"\r\n{close}\r\n",
                 body.len(),
                 body.len()
             );

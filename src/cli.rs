@@ -28,6 +28,10 @@ pub enum Command {
         /// The TOML configuration (see conf/imgedge.toml for every key).
         #[arg(short, long)]
         config: Option<PathBuf>,
+        /// Zero-downtime upgrade: take the listening sockets of the running instance (sent over
+        /// `server.upgrade_sock` when it gets SIGQUIT) instead of binding them.
+        #[arg(short, long)]
+        upgrade: bool,
     },
     /// Check a configuration file: every key known, every value valid. Exits non-zero and
     /// names the key on the first problem.
@@ -66,7 +70,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config } => serve(config.as_deref()),
+        Command::Serve { config, upgrade } => serve(config.as_deref(), upgrade),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(cfg) => {
                 println!("{}: ok ({} bucket(s))", file.display(), cfg.buckets.len());
@@ -95,10 +99,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Option<&Path>) -> ExitCode {
+fn serve(config: Option<&Path>, upgrade: bool) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    // Logs go to stderr (stdout stays free for output a wrapper may want).
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
     let cfg = match config {
         Some(f) => Config::load(f),
         None => Config::embedded(),
@@ -110,7 +115,7 @@ fn serve(config: Option<&Path>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match crate::proxy::service::build(&cfg) {
+    match crate::proxy::service::build(&cfg, upgrade) {
         Ok(server) => {
             tracing::info!(listen = %cfg.server.listen, metrics = %cfg.server.metrics_listen, "imgedge serving");
             server.run_forever()

@@ -338,3 +338,52 @@ fn unknown_query_parameters_do_not_multiply_cache_entries() {
     assert_eq!(metric(&p, "imgedge_cache_hits_total"), 199.0);
     assert_eq!(metric(&p, "imgedge_transforms_total"), 1.0);
 }
+
+#[test]
+fn a_graceful_upgrade_drops_no_request() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sock = common::temp_dir("px-upgrade-sock").join("up.sock");
+    let extra =
+        format!("upgrade_sock = \"{}\"\ngrace_period_s = 1\ngraceful_shutdown_timeout_s = 2", sock.display());
+    let mut old = start("px-upgrade", &extra, PUBLIC);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two clients keep requesting (new connections each time) across the whole handover.
+    let load: Vec<_> = (0..2)
+        .map(|i| {
+            let (addr, stop) = (old.addr.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    let target = format!("/example.jpg?x-oss-process=image/resize,w_{}", 40 + (ok + i) % 50);
+                    match common::server::try_request(&addr, "GET", &target, &[]) {
+                        Ok(r) if r.status == 200 => ok += 1,
+                        Ok(r) => failed.push(format!("status {}", r.status)),
+                        Err(e) => failed.push(e.to_string()),
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut new = old.upgrade();
+    std::thread::sleep(Duration::from_millis(500)); // the new process waits on the socket
+    old.signal("QUIT");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !old.exited() {
+        assert!(Instant::now() < deadline, "the old process did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500)); // only the new process serves now
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for h in load {
+        let (ok, failed) = h.join().unwrap();
+        assert!(failed.is_empty(), "requests failed during the upgrade: {failed:?}");
+        total += ok;
+    }
+    assert!(total > 20, "only {total} requests ran");
+    assert!(!new.exited());
+    assert_eq!(get(&new.addr, "/example.jpg").status, 200);
+    assert!(metric(&new, "imgedge_requests_total") >= 1.0, "the metrics listener moved too");
+}

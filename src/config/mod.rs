@@ -73,6 +73,8 @@ pub struct Server {
     pub graceful_shutdown_timeout_s: u64,
     /// `HostId` in error bodies; empty: the request's Host.
     pub host_id: String,
+    /// Unix socket over which a running instance hands its listeners to `serve --upgrade`.
+    pub upgrade_sock: String,
 }
 
 impl Default for Server {
@@ -87,6 +89,7 @@ impl Default for Server {
             grace_period_s: 5,
             graceful_shutdown_timeout_s: 5,
             host_id: String::new(),
+            upgrade_sock: "/tmp/imgedge-upgrade.sock".into(),
         }
     }
 }

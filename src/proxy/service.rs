@@ -34,14 +34,19 @@ fn server_conf(cfg: &Config) -> ServerConf {
         graceful_shutdown_timeout_seconds: Some(cfg.server.graceful_shutdown_timeout_s),
         // Transform workers run on tokio's blocking pool: allow it a little more than them.
         max_blocking_threads: Some(cfg.server.transform_workers.max(64) + 16),
+        upgrade_sock: cfg.server.upgrade_sock.clone(),
         ..ServerConf::default()
     }
 }
 
-/// The pingora server with every service attached, ready for `run_forever`.
-pub fn build(cfg: &Config) -> Result<Server, String> {
+/// The pingora server with every service attached, ready for `run_forever`. With `upgrade`,
+/// the listeners come from the running instance (pingora's graceful upgrade: start the new
+/// process with `--upgrade`, then send SIGQUIT to the old one, which hands over its sockets and
+/// drains).
+pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
     let app = App::new(cfg)?;
-    let mut server = Server::new_with_opt_and_conf(Opt::default(), server_conf(cfg));
+    let opt = Opt { upgrade, ..Opt::default() };
+    let mut server = Server::new_with_opt_and_conf(opt, server_conf(cfg));
     server.bootstrap();
     let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, app);
     proxy.add_tcp(&cfg.server.listen);

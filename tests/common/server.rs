@@ -33,6 +33,35 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// Sends a signal (by name: QUIT, TERM, ...) with the shell's built-in kill.
+    pub fn signal(&self, sig: &str) {
+        let cmd = format!("kill -{sig} {}", self.child.id());
+        Command::new("sh").args(["-c", &cmd]).status().unwrap();
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Starts `imgedge serve --upgrade` with this instance's configuration: the new process
+    /// takes the listeners once this one gets SIGQUIT.
+    pub fn upgrade(&self) -> Proxy {
+        let root = self.dir.parent().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_imgedge"))
+            .arg("serve")
+            .arg("--config")
+            .arg(root.join("imgedge.toml"))
+            .arg("--upgrade")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(root.join("log.upgraded")).unwrap()))
+            .spawn()
+            .unwrap();
+        Proxy { child, addr: self.addr.clone(), metrics: self.metrics.clone(), dir: self.dir.clone() }
+    }
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -127,25 +156,40 @@ impl Response {
 
 /// One request on a fresh connection.
 pub fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    try_request(addr, method, target, headers).unwrap()
+}
+
+/// [`request`], with connection and protocol failures as errors instead of panics.
+pub fn try_request(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+    s.read_to_end(&mut raw)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no complete head"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Response { status, headers, body: raw[split + 4..].to_vec() }
+    Ok(Response { status, headers, body: raw[split + 4..].to_vec() })
 }
 
 pub fn get(addr: &str, target: &str) -> Response {

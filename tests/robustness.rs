@@ -84,6 +84,29 @@ fn frame_bombs_are_refused_while_scanning() {
 }
 
 #[test]
+fn animations_are_transformed_frame_by_frame() {
+    let _g = SERIAL.lock().unwrap();
+    // 200 full frames of 500×500 (50 M pixels, 200 MB as RGBA): resizing to 50 px keeps only
+    // small frames, so the heap never holds the decoded animation.
+    let mut gif = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut gif, 500, 500, &[0, 0, 0, 255, 255, 255]).unwrap();
+        for i in 0..200u32 {
+            let buffer: Vec<u8> = (0..500 * 500).map(|p| ((p / 500 + i) % 2) as u8).collect();
+            let f = gif::Frame { width: 500, height: 500, buffer: buffer.into(), ..Default::default() };
+            enc.write_frame(&f).unwrap();
+        }
+    }
+    let (res, grew) = peak_growth(|| run(&gif, "image/resize,w_50"));
+    let out = res.unwrap();
+    let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&out.body)).unwrap();
+    let frames = image::AnimationDecoder::into_frames(frames).collect_frames().unwrap();
+    assert_eq!(frames.len(), 200);
+    assert_eq!(frames[0].buffer().dimensions(), (50, 50));
+    assert!(grew < 40 << 20, "heap grew by {grew} bytes (all frames would be 200 MB)");
+}
+
+#[test]
 fn output_bombs_are_refused_before_allocating() {
     let _g = SERIAL.lock().unwrap();
     let src = common::jpeg(100, 100);

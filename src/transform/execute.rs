@@ -1,8 +1,10 @@
-//! Runs a pipeline on source bytes: probe → plan → decode → orient → steps → encode. This is
+//! Runs a pipeline on source bytes: probe → plan → decode (each frame: orient → steps) → encode. This is
 //! the one entry point callers (CLI, proxy workers) use; it is synchronous and CPU-bound, so
 //! the proxy calls it from its worker pool, never from an async task.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use image::{DynamicImage, RgbaImage};
 use std::time::{Duration, Instant};
 
 use super::codec::{self, DecodeOptions, SourceInfo};
@@ -11,7 +13,7 @@ use super::error::{Error, Result};
 use super::format::Format;
 use super::ops;
 use super::plan::{self, Plan, Step};
-use super::raster::Image;
+use super::raster::{normalize, Image};
 use super::spec::{Op, Output, Pipeline};
 
 /// What a request produces.
@@ -94,57 +96,61 @@ fn render_planned(
 ) -> Result<(Image, Plan, Timings)> {
     let t0 = Instant::now();
     let plan = plan::plan(pipeline, info, env.limits)?;
-    let mut img = codec::decode(src, info, &plan.decode)?;
-    let decode = t0.elapsed();
-    let t1 = Instant::now();
+    // Every frame goes through orientation and the steps right after it is decoded, so an
+    // animation never holds all its full-size frames. Watermark blocks are rendered once, on
+    // the first frame that needs them.
+    let mut blocks: Vec<Option<RgbaImage>> = vec![None; plan.steps.len()];
+    let mut transform = Duration::ZERO;
+    let mut each = |px: DynamicImage| -> Result<DynamicImage> {
+        let t = Instant::now();
+        let mut px = px;
+        if plan.orientation != 1 {
+            px = ops::auto_orient::apply(plan.orientation, px);
+        }
+        for (step, block) in plan.steps.iter().zip(&mut blocks) {
+            px = normalize(apply(step, block, px, env)?);
+        }
+        transform += t.elapsed();
+        Ok(px)
+    };
+    let mut img = codec::decode_each(src, info, &plan.decode, &mut each)?;
     if !plan.animated {
         img.keep_first_frame();
     }
-    if plan.orientation != 1 {
-        img.map_frames(|px| ops::auto_orient::apply(plan.orientation, px));
-    }
-    for step in &plan.steps {
-        apply(step, &mut img, env)?;
-    }
-    Ok((img, plan, Timings { decode, transform: t1.elapsed(), ..Timings::default() }))
+    let timings = Timings { decode: t0.elapsed() - transform, transform, ..Timings::default() };
+    Ok((img, plan, timings))
 }
 
-fn apply(step: &Step, img: &mut Image, env: &Env<'_>) -> Result<()> {
-    match step {
-        Step::Resize(s) => img.try_map_frames(|px| ops::resize::apply(s, px)),
-        Step::Crop(r) => {
-            img.map_frames(|px| ops::crop::apply(r, px));
-            Ok(())
-        }
-        Step::Circle(c) => {
-            img.map_frames(|px| ops::circle::apply(c, px));
-            Ok(())
-        }
-        Step::Rounded(r) => {
-            img.map_frames(|px| ops::rounded_corners::apply(*r, px));
-            Ok(())
-        }
-        Step::Rotate(r) => {
-            img.map_frames(|px| ops::rotate::apply(r, px));
-            Ok(())
-        }
-        Step::Effect(op) => {
-            img.map_frames(|px| match op {
-                Op::Blur(s) => ops::blur::apply(s, px),
-                Op::Bright(v) => ops::bright::apply(v, px),
-                Op::Contrast(v) => ops::contrast::apply(v, px),
-                Op::Sharpen(v) => ops::sharpen::apply(v, px),
-                _ => px,
-            });
-            Ok(())
-        }
+/// One step on one frame. `block` caches a watermark's rendered block across frames.
+fn apply(
+    step: &Step,
+    block: &mut Option<RgbaImage>,
+    px: DynamicImage,
+    env: &Env<'_>,
+) -> Result<DynamicImage> {
+    Ok(match step {
+        Step::Resize(s) => ops::resize::apply(s, px)?,
+        Step::Crop(r) => ops::crop::apply(r, px),
+        Step::Circle(c) => ops::circle::apply(c, px),
+        Step::Rounded(r) => ops::rounded_corners::apply(*r, px),
+        Step::Rotate(r) => ops::rotate::apply(r, px),
+        Step::Effect(op) => match op {
+            Op::Blur(s) => ops::blur::apply(s, px),
+            Op::Bright(v) => ops::bright::apply(v, px),
+            Op::Contrast(v) => ops::contrast::apply(v, px),
+            Op::Sharpen(v) => ops::sharpen::apply(v, px),
+            _ => px,
+        },
         Step::Watermark(w) => {
-            // Rendered once, drawn on every frame.
-            let block = ops::watermark::build_block(w, env)?;
-            img.map_frames(|px| ops::watermark::draw(&block, &w.spec, px));
-            Ok(())
+            if block.is_none() {
+                *block = Some(ops::watermark::build_block(w, env)?);
+            }
+            match block {
+                Some(b) => ops::watermark::draw(b, &w.spec, px),
+                None => px,
+            }
         }
-    }
+    })
 }
 
 fn json(body: String, timings: Timings) -> Rendered {

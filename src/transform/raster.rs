@@ -51,6 +51,16 @@ impl Image {
         self.frames[0].delay_ms = 0;
     }
 
+    /// A still image passed through `f` (the decoders' per-frame hook).
+    pub fn map_still<E>(
+        mut self,
+        f: impl FnOnce(DynamicImage) -> Result<DynamicImage, E>,
+    ) -> Result<Self, E> {
+        let px = std::mem::take(&mut self.frames[0].pixels);
+        self.frames[0].pixels = normalize(f(px)?);
+        Ok(self)
+    }
+
     /// Applies `f` to every frame's pixels.
     pub fn map_frames(&mut self, mut f: impl FnMut(DynamicImage) -> DynamicImage) {
         for frame in &mut self.frames {

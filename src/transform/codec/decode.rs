@@ -37,18 +37,34 @@ const MAX_DECODER_SIDE: u32 = 65_535;
 /// a crafted file with thousands of tiny scans would otherwise cost minutes of CPU.
 const JPEG_SCAN_LIMIT: u32 = 500;
 
+/// What to do with each decoded frame before the next is decoded.
+pub type EachFrame<'a> = &'a mut dyn FnMut(DynamicImage) -> Result<DynamicImage>;
+
 /// Decodes `bytes`, whose header `probe` has read into `info`.
 pub fn decode(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<Image> {
+    decode_each(bytes, info, opts, &mut Ok)
+}
+
+/// Decodes `bytes` and passes every frame through `each` as soon as it is decoded, keeping only
+/// what `each` returns: an animation is resized (or otherwise transformed) frame by frame, so
+/// its full-size frames never all sit in memory at once.
+pub fn decode_each(
+    bytes: &[u8],
+    info: &SourceInfo,
+    opts: &DecodeOptions,
+    each: EachFrame<'_>,
+) -> Result<Image> {
     let img = match info.format {
-        Format::Jpeg => decode_jpeg(bytes, opts)?,
-        Format::Gif => decode_gif(bytes, info, opts)?,
-        Format::Webp => decode_webp(bytes, info, opts)?,
+        Format::Jpeg => decode_jpeg(bytes, opts)?.map_still(each)?,
+        Format::Gif => decode_gif(bytes, info, opts, each)?,
+        Format::Webp => decode_webp(bytes, info, opts, each)?,
         Format::Tiff => match super::fax::decode_g3_tiff(bytes, opts.max_alloc) {
             Some(img) => Image::still(img?),
             None => Image::still(decode_with_image_crate(bytes, info.format, opts.max_alloc)?),
-        },
+        }
+        .map_still(each)?,
         Format::Png | Format::Bmp => {
-            Image::still(decode_with_image_crate(bytes, info.format, opts.max_alloc)?)
+            Image::still(decode_with_image_crate(bytes, info.format, opts.max_alloc)?).map_still(each)?
         }
     };
     debug_assert!(img
@@ -161,7 +177,7 @@ fn gif_loop_count(r: gif::Repeat) -> u16 {
 /// GIF with compositing per the spec (disposal of the previous frame, transparent pixels keep
 /// what is below). The canvas is the probed extent, so frames outside the logical screen are
 /// shown rather than clipped, and every output frame is a full RGBA canvas.
-fn decode_gif(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<Image> {
+fn decode_gif(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions, each: EachFrame<'_>) -> Result<Image> {
     let bad = |_| Error::unsupported_source("cannot decode GIF");
     let mut o = gif::DecodeOptions::new();
     o.set_color_output(gif::ColorOutput::RGBA);
@@ -179,6 +195,8 @@ fn decode_gif(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<I
     // (disposal, rect) of the previous frame, applied before drawing the next one.
     let mut pending: Option<(gif::DisposalMethod, [usize; 4])> = None;
     let mut frames: Vec<Frame> = Vec::new();
+    // Bytes of the frames kept so far (after `each`).
+    let mut kept: u128 = 0;
     loop {
         let frame = match dec.read_next_frame() {
             Ok(Some(f)) => f,
@@ -187,7 +205,7 @@ fn decode_gif(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<I
             Err(e) if frames.is_empty() => return Err(bad(e)),
             Err(_) => break,
         };
-        check_budget(canvas_bytes * (frames.len() as u128 + 2), opts.max_alloc)?;
+        check_budget(canvas_bytes * 2 + kept, opts.max_alloc)?;
         match pending.take() {
             Some((gif::DisposalMethod::Background, r)) => clear_rect(&mut canvas, cw, r),
             Some((gif::DisposalMethod::Previous, _)) => {
@@ -208,7 +226,9 @@ fn decode_gif(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<I
         let delay_ms = u32::from(frame.delay) * 10;
         let buf = RgbaImage::from_raw(cw as u32, ch as u32, canvas.clone())
             .ok_or_else(|| Error::internal("GIF canvas size"))?;
-        frames.push(Frame { pixels: DynamicImage::ImageRgba8(buf), delay_ms });
+        let pixels = normalize(each(DynamicImage::ImageRgba8(buf))?);
+        kept += pixels.as_bytes().len() as u128;
+        frames.push(Frame { pixels, delay_ms });
         if opts.first_frame_only {
             break;
         }
@@ -249,11 +269,11 @@ fn draw(canvas: &mut [u8], cw: usize, [l, t, r, b]: [usize; 4], src: &[u8], fw: 
     }
 }
 
-fn decode_webp(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<Image> {
+fn decode_webp(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions, each: EachFrame<'_>) -> Result<Image> {
     // An animation flag with a single ANMF frame still needs the animation path.
     let animated = super::scan::scan_webp(bytes).is_some_and(|s| s.animated);
     if !animated {
-        return Ok(Image::still(decode_with_image_crate(bytes, Format::Webp, opts.max_alloc)?));
+        return Image::still(decode_with_image_crate(bytes, Format::Webp, opts.max_alloc)?).map_still(each);
     }
     let bad = |_| Error::unsupported_source("cannot decode WebP");
     let dec = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(bad)?;
@@ -264,8 +284,9 @@ fn decode_webp(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<
         image::metadata::LoopCount::Finite(n) => u16::try_from(n.get()).unwrap_or(u16::MAX),
     };
     let mut frames = Vec::new();
+    let mut kept: u128 = 0;
     for f in dec.into_frames() {
-        check_budget(per_frame * (frames.len() as u128 + 2), opts.max_alloc)?;
+        check_budget(per_frame * 2 + kept, opts.max_alloc)?;
         let f = f.map_err(|e| map_image_err(e, "cannot decode WebP"))?;
         let (num, den) = f.delay().numer_denom_ms();
         let delay_ms = num.checked_div(den).unwrap_or(0);
@@ -276,6 +297,8 @@ fn decode_webp(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<
         } else {
             DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).to_rgb8())
         };
+        let pixels = normalize(each(pixels)?);
+        kept += pixels.as_bytes().len() as u128;
         frames.push(Frame { pixels, delay_ms });
         if opts.first_frame_only {
             break;

@@ -10,6 +10,6 @@ pub mod jpeg_quality;
 pub mod probe;
 mod scan;
 
-pub use decode::{decode, DecodeOptions};
+pub use decode::{decode, decode_each, DecodeOptions};
 pub use encode::{encode, EncodeSettings};
 pub use probe::{probe, SourceInfo};

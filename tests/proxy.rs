@@ -387,3 +387,33 @@ fn a_graceful_upgrade_drops_no_request() {
     assert_eq!(get(&new.addr, "/example.jpg").status, 200);
     assert!(metric(&new, "imgedge_requests_total") >= 1.0, "the metrics listener moved too");
 }
+
+#[test]
+fn clients_leaving_while_queued_leak_no_worker_or_queue_slot() {
+    use std::io::Write;
+    let p = start("px-leave", "transform_workers = 1\nqueue = 4\nqueue_wait_ms = 3000", PUBLIC);
+    // Six slow, distinct transforms whose clients hang up after 100 ms.
+    for i in 0..6 {
+        let mut s = std::net::TcpStream::connect(&p.addr).unwrap();
+        let target = format!("/example.jpg?x-oss-process=image/resize,w_{},limit_0/blur,r_50,s_50", 2000 + i);
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(s);
+        });
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(metric(&p, "imgedge_transform_workers_busy") >= 1.0, "the burst never reached a worker");
+    // Everything started or waiting ends (finished, or timed out in the queue) and frees its slot.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&p, "imgedge_transform_workers_busy") > 0.0
+        || metric(&p, "imgedge_transform_queue_depth") > 0.0
+    {
+        assert!(Instant::now() < deadline, "a worker or queue slot leaked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = Instant::now();
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_33");
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(2), "a fresh request waited {:?}", t.elapsed());
+}

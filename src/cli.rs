@@ -178,9 +178,7 @@ fn process_file(
 /// Reads at most `max` bytes; a larger file is refused without reading it all.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
     env::read_bounded(path, max).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => {
-            Error::too_large(None, "source image exceeds the size limit").into()
-        }
+        std::io::ErrorKind::InvalidData => Error::source_too_large().into(),
         _ => Failure::Io(format!("{}: {e}", path.display())),
     })
 }

@@ -243,14 +243,10 @@ impl App {
                         // The source's validator (a HEAD, trusted for `revalidate_s`) keys the
                         // variant, so a changed object gets new variants; an oversized one is
                         // refused from its Content-Length without reading it.
-                        let cache_key = format!("{}\n{object}", bucket.conf.name);
-                        let meta = self.metas.get_or_head(cache_key, origin.head(&object)).await?;
+                        let meta_key = format!("{}\n{object}", bucket.conf.name);
+                        let meta = self.metas.get_or_head(meta_key, origin.head(&object)).await?;
                         if meta.size.is_some_and(|n| n > self.limits.max_src_bytes) {
-                            return Err(transform::Error::too_large(
-                                None,
-                                "source image exceeds the size limit",
-                            )
-                            .into());
+                            return Err(transform::Error::source_too_large().into());
                         }
                         let source = SourceMeta::remote(&meta);
                         let src = Source::Remote(origin.clone(), object.clone());
@@ -276,9 +272,7 @@ impl App {
             }
             Some(p) => {
                 if source.size > self.limits.max_src_bytes {
-                    return Err(
-                        transform::Error::too_large(None, "source image exceeds the size limit").into()
-                    );
+                    return Err(transform::Error::source_too_large().into());
                 }
                 let src = Source::File(path, store.clone());
                 self.processed(bucket, object, src, source, p, &conditional, ctx).await.map(Some)
@@ -358,10 +352,9 @@ impl App {
                         .await
                         .map_err(|_| OssError::internal())?
                         .map_err(|e| match e.kind() {
-                            std::io::ErrorKind::InvalidData => OssError::from(transform::Error::too_large(
-                                None,
-                                "source image exceeds the size limit",
-                            )),
+                            std::io::ErrorKind::InvalidData => {
+                                OssError::from(transform::Error::source_too_large())
+                            }
                             _ => OssError::no_such_key(),
                         })?;
                     (bytes, dir)

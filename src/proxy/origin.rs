@@ -78,7 +78,7 @@ fn gateway_timeout() -> OssError {
 }
 
 fn too_large() -> OssError {
-    transform::Error::too_large(None, "source image exceeds the size limit").into()
+    transform::Error::source_too_large().into()
 }
 
 impl Remote {

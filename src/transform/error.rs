@@ -93,6 +93,12 @@ impl Error {
         Self::new(Code::ImageTooLarge, ec, message)
     }
 
+    /// The source object is larger than `max_src_bytes` (wherever that is found out: file
+    /// size, Content-Length, a body read past the limit).
+    pub fn source_too_large() -> Self {
+        Self::too_large(None, "source image exceeds the size limit")
+    }
+
     /// The source bytes are not an image we can read (EC 0040-00000005).
     pub fn unsupported_source(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(Code::BadRequest, Some(ec::UNSUPPORTED_FORMAT), message)

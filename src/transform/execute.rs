@@ -47,7 +47,7 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
     let limits = env.limits;
     let t0 = Instant::now();
     if src.len() as u64 > limits.max_src_bytes {
-        return Err(Error::too_large(None, "source image exceeds the size limit"));
+        return Err(Error::source_too_large());
     }
     let info = codec::probe(src)?;
     match pipeline.output {

@@ -64,7 +64,7 @@ pub struct Plan {
 /// Checks the source against the limits, with the EC OSS uses for the situation.
 pub fn check_source(src: &SourceInfo, limits: &Limits, resizing: bool) -> Result<()> {
     if src.file_size > limits.max_src_bytes {
-        return Err(Error::too_large(None, "source image exceeds the size limit"));
+        return Err(Error::source_too_large());
     }
     let side = src.width.max(src.height);
     let side_limit = match src.format {

@@ -4,17 +4,15 @@
 //!     cargo bench --bench codecs
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use imgedge::transform::codec::{self, DecodeOptions, EncodeSettings};
 use imgedge::transform::Format;
 
-fn corpus(rel: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+use fixtures::read as corpus;
 
 /// A GIF of `n` 1×1 frames: a frame-count bomb, which probe must count without decoding.
 fn many_frame_gif(n: usize) -> Vec<u8> {

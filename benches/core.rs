@@ -9,7 +9,6 @@
 //! and `1/8` on the same files. Results are recorded in docs/benchmarks.md.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -18,9 +17,11 @@ use imgedge::transform::{self, resample, Env, Limits, NoStyles};
 
 const PHOTOS: [&str; 2] = ["phone12mp.jpg", "photo6mp.jpg"];
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 fn photo(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/photos").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    fixtures::read(&format!("photos/{name}"))
 }
 
 fn decode(c: &mut Criterion) {
@@ -75,7 +76,7 @@ fn pipeline(c: &mut Criterion) {
 fn watermark(c: &mut Criterion) {
     let mut g = c.benchmark_group("watermark");
     let limits = Limits::default();
-    let oss = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/oss");
+    let oss = fixtures::root().join("oss");
     let objects = transform::DirObjects::new(&oss).unwrap();
     let env = Env { limits: &limits, objects: &objects, fonts: transform::text::Fonts::system() };
     let b64 = |s: &str| transform::b64::encode(s.as_bytes());

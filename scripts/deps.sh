@@ -4,6 +4,9 @@
 #   pkg-config    probed by some -sys build scripts
 #   fonts-*       the fonts OSS text watermarks name (wqy-zenhei, ...), mapped in src/transform/text.rs
 
+# The project's test and benchmark images (tests/corpus, see its SOURCES.md).
+CORPUS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/corpus"
+
 ensure_packages() {
     local missing=()
     for pkg in "$@"; do

@@ -1,4 +1,8 @@
-//! Helpers shared by unit tests: a small deterministic random source for no-panic loops.
+//! Helpers shared by unit tests: the test fixtures, and a small deterministic random source for
+//! no-panic loops.
+
+#[path = "../tests/common/fixtures.rs"]
+pub mod fixtures;
 
 /// xorshift64: deterministic, dependency-free, good enough to shake parsers.
 pub struct XorShift(pub u64);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{corpus, dims, folder, read, run, run_image};
+use common::{dims, folder, read, run, run_image};
 use imgedge::transform::Format;
 
 #[test]
@@ -61,9 +61,7 @@ fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 
 #[test]
 fn every_format_converts_to_every_output_format() {
-    for path in folder("formats") {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let src = std::fs::read(&path).unwrap();
+    for (name, src) in folder("formats") {
         let base = run(&src, "image/info").unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!base.body.is_empty());
         for f in Format::ALL {
@@ -84,9 +82,7 @@ fn every_format_converts_to_every_output_format() {
 
 #[test]
 fn every_bad_file_is_a_client_error() {
-    for path in folder("bad") {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let src = std::fs::read(&path).unwrap();
+    for (name, src) in folder("bad") {
         for p in ["image/resize,w_100", "image/format,png", "image/average-hue"] {
             let e = run(&src, p).expect_err(&format!("{name} {p}"));
             assert!((400..500).contains(&e.status()), "{name} {p}: {e}");
@@ -136,7 +132,7 @@ fn alpha_is_flattened_onto_white_for_jpeg() {
 
 #[test]
 fn photos_resize_with_dct_scaling_and_stay_sharp_enough() {
-    let src = std::fs::read(corpus("photos/phone12mp.jpg")).unwrap();
+    let src = read("photos/phone12mp.jpg");
     let small = run_image(&src, "image/resize,w_400");
     assert_eq!((small.width(), small.height()), (400, 300));
     // Same result (within JPEG noise) as resizing a full decode: the scaled decode must not

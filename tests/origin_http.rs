@@ -26,7 +26,7 @@ fn setup_with(name: &str, server_extra: &str, extra: &str) -> (common::server::P
 #[test]
 fn raw_objects_pass_through_untouched() {
     let (p, o) = setup("http-raw", "");
-    let file = std::fs::read(common::corpus("oss/example.jpg")).unwrap();
+    let file = common::read("oss/example.jpg");
     let r = get(&p.addr, "/example.jpg");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, file);
@@ -134,7 +134,7 @@ fn https_origins_are_verified_against_trusted_roots() {
     );
     let ca_pem = ca.ca_pem.display().to_string();
     let p = start_with_env("https", "", &conf, &[("SSL_CERT_FILE", &ca_pem)]);
-    let file = std::fs::read(common::corpus("oss/example.jpg")).unwrap();
+    let file = common::read("oss/example.jpg");
     let r = get(&p.addr, "/example.jpg");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, file);

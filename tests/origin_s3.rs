@@ -30,7 +30,7 @@ fn setup(name: &str, extra: &str) -> (Proxy, S3Server) {
 #[test]
 fn raw_objects_stream_with_validators_and_ranges() {
     let (p, _s3) = setup("s3-raw", "");
-    let file = std::fs::read(common::corpus("oss/example.jpg")).unwrap();
+    let file = common::read("oss/example.jpg");
     let r = get(&p.addr, "/example.jpg");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, file);

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod origin;
 pub mod s3;
 pub mod server;
@@ -12,23 +13,12 @@ use std::path::PathBuf;
 
 use imgedge::transform::{self, Env, Limits, NoStyles, Rendered, Result};
 
-/// A file of the shared corpus (`../shared/corpus/<rel>` beside the project).
+#[allow(unused_imports)]
+pub use fixtures::{folder, read};
+
+/// A fixture as a file (see `fixtures::path`).
 pub fn corpus(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel)
-}
-
-pub fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(corpus(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// All files of a corpus folder, sorted.
-pub fn folder(rel: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus(rel))
-        .unwrap_or_else(|e| panic!("{rel}: {e}"))
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
+    fixtures::path(rel)
 }
 
 /// Parses and runs `process` on `src` with default limits.

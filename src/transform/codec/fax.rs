@@ -73,10 +73,7 @@ fn decode(dec: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8], max_alloc: u64) -> Res
 mod tests {
     use super::*;
 
-    fn corpus(rel: &str) -> Vec<u8> {
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel))
-            .unwrap()
-    }
+    use crate::testing::fixtures::read as corpus;
 
     #[test]
     fn decodes_the_group3_sample() {

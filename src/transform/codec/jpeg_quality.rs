@@ -99,9 +99,7 @@ pub fn estimate(jpeg: &[u8]) -> Option<u8> {
 mod tests {
     use super::*;
 
-    fn corpus(p: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../shared/corpus/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::testing::fixtures::read as corpus;
 
     fn encode_at(quality: i32, gray: bool) -> Vec<u8> {
         let (w, h) = (64usize, 48usize);

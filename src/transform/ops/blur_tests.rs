@@ -7,8 +7,8 @@ use image::{GenericImageView, Rgb, RgbImage, Rgba, RgbaImage};
 
 /// The OSS sample photo as RGB8.
 pub(crate) fn photo() -> DynamicImage {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/oss/example.jpg");
-    DynamicImage::ImageRgb8(image::open(p).unwrap().to_rgb8())
+    let b = crate::testing::fixtures::read("oss/example.jpg");
+    DynamicImage::ImageRgb8(image::load_from_memory(&b).unwrap().to_rgb8())
 }
 
 /// The same pixels as RGBA8 with a varied alpha pattern.

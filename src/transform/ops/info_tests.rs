@@ -1,19 +1,5 @@
 use super::*;
-use std::path::{Path, PathBuf};
-
-/// The shared corpus: `/work/shared`, or the `shared` folder next to the crate's parent.
-fn corpus(rel: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [Path::new("/work/shared/corpus"), &root.join("../shared/corpus")]
-        .iter()
-        .map(|c| c.join(rel))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("corpus file {rel} not found"))
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(corpus(rel)).unwrap()
-}
+use crate::testing::fixtures::{folder, read};
 
 /// The JSON as a map of key to value, checking the `{"value":"..."}` shape on the way.
 fn parse(json: &str) -> BTreeMap<String, String> {
@@ -114,10 +100,9 @@ fn corpus_photos_agree_with_kamadak_exif() {
     ];
     let (mut files, mut compared) = (0, 0);
     for dir in ["orient", "photos"] {
-        for entry in std::fs::read_dir(corpus(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let bytes = std::fs::read(&path).unwrap();
-            let (w, h) = image::image_dimensions(&path).unwrap();
+        for (file, bytes) in folder(dir) {
+            let reader = image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().unwrap();
+            let (w, h) = reader.into_dimensions().unwrap();
             let fields = parse(&info_json(&bytes, Format::Jpeg, w, h, 1));
             assert_eq!(fields["ImageWidth"], w.to_string());
             assert_eq!(fields["FileSize"], bytes.len().to_string());
@@ -126,7 +111,7 @@ fn corpus_photos_agree_with_kamadak_exif() {
                 let want = theirs.as_ref().ok().and_then(|e| e.get_field(tag, exif::In::PRIMARY));
                 let want = want.and_then(|f| kamadak(&f.value));
                 compared += usize::from(want.is_some());
-                assert_eq!(fields.get(name), want.as_ref(), "{name} in {}", path.display());
+                assert_eq!(fields.get(name), want.as_ref(), "{name} in {dir}/{file}");
             }
             files += 1;
         }

@@ -2,9 +2,7 @@ use super::*;
 use crate::transform::codec::probe::probe;
 use crate::transform::error::Code;
 
-fn corpus(p: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../shared/corpus/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use crate::testing::fixtures::{folder, read as corpus};
 
 fn opts() -> DecodeOptions {
     DecodeOptions { jpeg_scale_denom: 1, first_frame_only: false, max_alloc: 1 << 30 }
@@ -21,14 +19,7 @@ fn px(img: &DynamicImage, x: u32, y: u32) -> [u8; 4] {
 #[test]
 fn every_format_and_oss_file_decodes() {
     for dir in ["formats", "oss"] {
-        let mut names: Vec<_> =
-            std::fs::read_dir(format!("{}/../shared/corpus/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect();
-        names.sort();
-        for name in names {
-            let b = corpus(&format!("{dir}/{name}"));
+        for (name, b) in folder(dir) {
             let info = probe(&b).unwrap();
             let img = decode(&b, &info, &opts()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((img.width(), img.height()), (info.width, info.height), "{name}");

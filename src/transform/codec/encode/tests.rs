@@ -2,9 +2,7 @@ use super::*;
 use crate::transform::codec::{decode, probe, DecodeOptions};
 use crate::transform::raster::Frame;
 
-fn corpus(p: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../shared/corpus/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use crate::testing::fixtures::read as corpus;
 
 /// 64 colours in 8×8 blocks (so GIF keeps them exactly); with `alpha`, the left quarter is
 /// transparent.

@@ -1,23 +1,7 @@
 use super::*;
 use crate::transform::error::Code;
 
-fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
-}
-
-fn corpus(p: &str) -> Vec<u8> {
-    std::fs::read(corpus_dir().join(p)).unwrap()
-}
-
-fn files(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(corpus_dir().join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect();
-    v.sort();
-    v
-}
+use crate::testing::fixtures::{folder as files, read as corpus};
 
 fn format_of_name(name: &str) -> Format {
     let ext = name.rsplit('.').next().unwrap().to_ascii_lowercase();

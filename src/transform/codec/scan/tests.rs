@@ -65,7 +65,7 @@ fn gif_truncated_and_empty() {
 
 #[test]
 fn gif_corpus() {
-    let b = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/oss/example.gif")).unwrap();
+    let b = crate::testing::fixtures::read("oss/example.gif");
     let s = scan_gif(&b).unwrap();
     assert_eq!((s.width, s.height, s.frames), (500, 300, 3));
 }
@@ -125,7 +125,7 @@ fn webp_simple_lossless_and_lossy() {
 
 #[test]
 fn jpeg_segments_walk() {
-    let b = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/oss/f.jpg")).unwrap();
+    let b = crate::testing::fixtures::read("oss/f.jpg");
     let markers: Vec<u8> = jpeg_segments(&b).map(|(m, _)| m).collect();
     assert_eq!(markers.last(), Some(&0xDA));
     assert!(markers.contains(&0xE1) && markers.contains(&0xDB) && markers.contains(&0xC0));

@@ -1,0 +1,132 @@
+//! Test fixtures, the one way unit tests, integration tests and benches reach them: real images
+//! shipped in `tests/corpus/` (origins and licences in its SOURCES.md), and hostile files made in
+//! code under the virtual folder `bad/` (bombs, truncations, corrupt headers), as image-rs does.
+//!
+//! Included by path from `src/testing.rs`, `tests/common/mod.rs` and the benches, so it may use
+//! only std, the crate's own dependencies and its dev-dependencies.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The in-repo corpus folder.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+/// The bytes of a fixture: a shipped file, or a generated one for `bad/<name>`.
+pub fn read(rel: &str) -> Vec<u8> {
+    if let Some(name) = rel.strip_prefix("bad/") {
+        return generated(name).unwrap_or_else(|| panic!("no generated fixture {rel}"));
+    }
+    let p = root().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A path to a fixture, for code that wants a file (the CLI, a bucket directory). Generated
+/// fixtures are written once per process into the temp directory.
+pub fn path(rel: &str) -> PathBuf {
+    let Some(name) = rel.strip_prefix("bad/") else {
+        let p = root().join(rel);
+        assert!(p.exists(), "fixture {} is missing", p.display());
+        return p;
+    };
+    let dir = std::env::temp_dir().join(format!("imgedge-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    if !p.exists() {
+        std::fs::write(&p, read(rel)).unwrap();
+    }
+    p
+}
+
+/// Every fixture of a folder as (file name, bytes), sorted by name; `bad` lists the generated ones.
+pub fn folder(rel: &str) -> Vec<(String, Vec<u8>)> {
+    if rel == "bad" {
+        return BAD.iter().map(|n| (n.to_string(), read(&format!("bad/{n}")))).collect();
+    }
+    let mut names: Vec<String> = std::fs::read_dir(root().join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| (n.clone(), read(&format!("{rel}/{n}")))).collect()
+}
+
+/// The generated hostile files.
+pub const BAD: [&str; 5] =
+    ["65536-uint32-limit.png", "corrupt-header.jpg", "giant-image.jpg", "truncated.jpg", "truncated.png"];
+
+fn generated(name: &str) -> Option<Vec<u8>> {
+    Some(match name {
+        "giant-image.jpg" => giant_jpeg(20000, 14000),
+        "65536-uint32-limit.png" => huge_png(65536, 65536),
+        "corrupt-header.jpg" => corrupt_header_jpeg(),
+        "truncated.jpg" => read("photos/flowers1080p.jpg")[..10_000].to_vec(),
+        "truncated.png" => read("oss/aws_logo.png")[..10_000].to_vec(),
+        _ => return None,
+    })
+}
+
+/// A decompression bomb: a valid 16×16 grey JPEG whose frame header claims `w`×`h`.
+pub fn giant_jpeg(w: u16, h: u16) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(16, 16, |x, y| image::Luma([(x * 16 + y) as u8]));
+    let mut b = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img).write_to(&mut b, image::ImageFormat::Jpeg).unwrap();
+    let mut b = b.into_inner();
+    // SOF0: FF C0, length (2), precision (1), height (2), width (2).
+    let sof = b.windows(2).position(|m| m == [0xFF, 0xC0]).expect("baseline JPEG has SOF0");
+    b[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    b[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    b
+}
+
+/// A PNG whose header claims `w`×`h` over the image data of a single grey pixel (CRC kept valid,
+/// so decoders reach their size checks rather than a checksum error).
+pub fn huge_png(w: u32, h: u32) -> Vec<u8> {
+    let mut b = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(image::GrayImage::new(1, 1))
+        .write_to(&mut b, image::ImageFormat::Png)
+        .unwrap();
+    let mut b = b.into_inner();
+    // Signature (8), IHDR length (4), "IHDR" (4), then width and height; CRC after 13 data bytes.
+    assert_eq!(&b[12..16], b"IHDR");
+    b[16..20].copy_from_slice(&w.to_be_bytes());
+    b[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32fast::hash(&b[12..29]);
+    b[29..33].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+/// The first KiB of a camera JPEG: its EXIF segment claims 9 544 bytes and runs past the end.
+pub fn corrupt_header_jpeg() -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x25, 0x48];
+    b.extend_from_slice(b"Exif\0\0II*\0\x08\0\0\0");
+    b.extend((0..1024 - b.len()).map(|i| (i * 31 % 251) as u8));
+    b
+}
+
+/// Object keys no entry point may accept (routing, watermark images, saveas targets, the proxy):
+/// traversal, absolute, backslash, control characters, empty and aliasing segments, too long.
+pub const HOSTILE_KEYS: &[&str] = &[
+    "",
+    "/",
+    "/etc/passwd",
+    "//x.jpg",
+    "..",
+    ".",
+    "../x.png",
+    "a/../../x",
+    "a/..",
+    "./a",
+    "a/./b",
+    "a//b",
+    "a\\b",
+    "..\\x.png",
+    "\\x.png",
+    "a\0b",
+    "a\nb.jpg",
+    "a\rb.jpg",
+    "\x7f.jpg",
+    concat!("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"),
+];

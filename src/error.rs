@@ -56,6 +56,14 @@ impl OssError {
         Self::new(503, "ServiceUnavailable", None, "Please reduce your request rate.")
     }
 
+    pub fn no_such_style() -> Self {
+        Self::new(404, "NoSuchStyle", None, "The specified style does not exist.")
+    }
+
+    pub fn malformed_xml(detail: impl std::fmt::Display) -> Self {
+        Self::new(400, "MalformedXML", None, format!("The XML you provided was not well-formed: {detail}"))
+    }
+
     pub fn internal() -> Self {
         Self::new(500, "InternalError", None, "We encountered an internal error. Please try again.")
     }
@@ -81,6 +89,19 @@ impl OssError {
         }
         out.push_str("</Error>\n");
         out
+    }
+}
+
+impl From<crate::access::AuthError> for OssError {
+    fn from(e: crate::access::AuthError) -> Self {
+        OssError {
+            status: e.status,
+            code: e.code.into(),
+            ec: e.ec,
+            message: e.message.into(),
+            bucket_name: None,
+            string_to_sign: e.string_to_sign,
+        }
     }
 }
 

@@ -1,15 +1,15 @@
-//! Splitting a request into bucket, object key and style (spec `oss-img.md` §1.1–1.2, §4.3;
-//! `security.md` §1.6, §1.13, principle 9, AT-21): which bucket a `Host` names, how the raw path
-//! becomes the object key, and whether the key ends in `<separator><style>`.
+//! Splitting a request into bucket and style (spec `oss-img.md` §1.1–1.2, §4.3; `security.md`
+//! §1.6, §1.13, principle 9, AT-21): which bucket a `Host` names, and whether the object key ends
+//! in `<separator><style>`. The key itself comes from [`crate::names::ObjectKey::from_path`].
 //!
 //! Everything is pure: the caller supplies configuration and a style lookup. The key produced by
-//! [`decode_key`] (and, for the separator form, the object part from [`split_style`]) is the one
-//! string that signature checks, source protection, the cache key and the origin request must
-//! all use.
+//! `ObjectKey::from_path` (and, for the separator form, the object part from [`split_style`]) is
+//! the one string that signature checks, source protection, the cache key and the origin request
+//! must all use.
 
+use crate::names::{valid_bucket, valid_style_name};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 /// The style separators OSS knows: the four of `StyleDelimiters` plus `@!`, the legacy IMG
 /// channel's form, which is matched as one unit before `!`.
@@ -81,21 +81,6 @@ fn normalize_host(host: &str) -> Option<Cow<'_, str>> {
     })
 }
 
-/// OSS bucket naming: 3–63 of `[a-z0-9-]`, starting and ending with a letter or digit.
-pub fn valid_bucket(name: &str) -> bool {
-    let b = name.as_bytes();
-    let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    (3..=63).contains(&b.len())
-        && b.iter().all(|c| edge(c) || *c == b'-')
-        && b.first().is_some_and(edge)
-        && b.last().is_some_and(edge)
-}
-
-/// OSS style naming (§4.4): 1–63 of `[A-Za-z0-9_.-]`.
-pub fn valid_style_name(name: &str) -> bool {
-    (1..=63).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-}
-
 /// Splits `key` into `(object key, style name)` for the style-separator form (§1.2).
 ///
 /// Only `separators` that are among [`SEPARATORS`] count (the bucket's enabled ones). The text
@@ -125,92 +110,6 @@ pub fn split_style<'k>(
     let (pos, len) = best?;
     let (object, name) = (&key[..pos], &key[pos + len..]);
     (!object.is_empty() && valid_style_name(name) && style_exists(name)).then_some((object, name))
-}
-
-/// Why a request path is not a valid object key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyError {
-    /// Not an origin-form path: no leading `/`, or a `?`/`#` the caller should have split off.
-    NotAPath,
-    /// A `%` not followed by two hex digits.
-    BadEscape,
-    /// The decoded bytes are not UTF-8.
-    InvalidUtf8,
-    /// Nothing after the leading `/` (a bucket-level request, not an object).
-    Empty,
-    /// More than 1023 bytes after decoding.
-    TooLong,
-    /// The key itself starts with `/` or `\` (e.g. `//a`, `/%2Fa`).
-    LeadingSlash,
-    /// NUL or another control character (U+0000–U+001F, U+007F).
-    ControlChar,
-}
-
-impl KeyError {
-    /// The OSS `EC` where OSS documents one (`0016-*` object-naming errors).
-    pub fn ec(&self) -> Option<&'static str> {
-        match self {
-            Self::Empty => Some("0016-00000001"),
-            Self::TooLong | Self::InvalidUtf8 => Some("0016-00000002"),
-            Self::LeadingSlash => Some("0016-00000005"),
-            Self::NotAPath | Self::BadEscape | Self::ControlChar => None,
-        }
-    }
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotAPath => "request target is not an origin-form path",
-            Self::BadEscape => "malformed percent-escape in object key",
-            Self::InvalidUtf8 => "object key is not valid UTF-8",
-            Self::Empty => "object key is empty",
-            Self::TooLong => "object key is longer than 1023 bytes",
-            Self::LeadingSlash => "object key must not start with '/' or '\\'",
-            Self::ControlChar => "object key contains a control character",
-        })
-    }
-}
-
-impl std::error::Error for KeyError {}
-
-/// The object key of a raw request path: `"/a%20b.jpg"` → `"a b.jpg"`.
-///
-/// Strips exactly one leading `/`, percent-decodes exactly once (strictly: `%zz` is an error,
-/// `%252F` becomes the literal `%2F`, `%2F` becomes `/`), keeps `+` as `+`, and requires
-/// UTF-8, 1..=1023 bytes, no leading `/` or `\` and no control characters. Dot segments are
-/// kept: OSS keys are flat, `a/../b` is its own key.
-pub fn decode_key(raw_path: &str) -> Result<String, KeyError> {
-    let path = raw_path.strip_prefix('/').ok_or(KeyError::NotAPath)?;
-    if path.contains(['?', '#']) {
-        return Err(KeyError::NotAPath);
-    }
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(KeyError::BadEscape)?;
-            let digit = |b: u8| (b as char).to_digit(16).ok_or(KeyError::BadEscape);
-            out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let key = String::from_utf8(out).map_err(|_| KeyError::InvalidUtf8)?;
-    if key.is_empty() {
-        Err(KeyError::Empty)
-    } else if key.len() > 1023 {
-        Err(KeyError::TooLong)
-    } else if key.starts_with(['/', '\\']) {
-        Err(KeyError::LeadingSlash)
-    } else if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        Err(KeyError::ControlChar)
-    } else {
-        Ok(key)
-    }
 }
 
 #[cfg(test)]

@@ -74,8 +74,9 @@ fn errors_are_oss_xml() {
             None,
         ),
         ("/example.jpg?x-oss-process=image/resize,w_1|sys/saveas,o_dGVzdA", 400, "InvalidArgument", None),
-        ("/../../etc/passwd", 404, "NoSuchKey", None),
-        ("/%2e%2e/%2e%2e/etc/passwd", 404, "NoSuchKey", None),
+        // Dot segments never name an object (one key validator for every entry point).
+        ("/../../etc/passwd", 400, "InvalidObjectName", None),
+        ("/%2e%2e/%2e%2e/etc/passwd", 400, "InvalidObjectName", None),
     ];
     for (target, status, code, ec) in cases {
         let r = get(&p.addr, target);

@@ -13,6 +13,7 @@
 
 use std::time::SystemTime;
 
+pub mod policy;
 pub mod protect;
 pub mod referer;
 pub mod sign;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bucket::settings;
 use crate::transform::Limits;
 
 /// The configuration embedded in the binary: a local-directory bucket of sample images on
@@ -51,6 +52,45 @@ pub struct Config {
     pub domains: Vec<String>,
     pub access_keys: Vec<AccessKey>,
     pub buckets: Vec<Bucket>,
+    pub state: State,
+    pub api: Api,
+}
+
+/// Where the bucket APIs' changes (styles, processConfiguration, referer) persist.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct State {
+    /// A directory (relative to the configuration file) or an S3-compatible bucket; HTTP
+    /// origins cannot be written and are refused.
+    pub store: Origin,
+    /// Key prefix of the state documents inside the store (`<prefix><bucket>.json`).
+    pub prefix: String,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { store: Origin::Dir { path: PathBuf::from("imgedge-state") }, prefix: String::new() }
+    }
+}
+
+/// The write path and the bucket APIs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Api {
+    /// Largest POST/PUT body (saveas forms, XML documents); larger is refused before it is read.
+    pub max_body_bytes: u64,
+    /// Styles a bucket may hold (OSS: 50).
+    pub max_styles: usize,
+    /// Asynchronous tasks that may be queued or running at once; beyond: 503 + Retry-After.
+    pub async_queue: usize,
+    /// Finished asynchronous tasks whose status is kept for the status endpoint.
+    pub async_kept: usize,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api { max_body_bytes: 64 << 10, max_styles: 50, async_queue: 64, async_kept: 1000 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -173,6 +213,9 @@ pub struct AccessKey {
     pub secret: String,
     /// Buckets this key may read; empty: all.
     pub buckets: Vec<String>,
+    /// Buckets this key may also write (saveas targets, bucket API changes); empty: none,
+    /// `["*"]`: every bucket it may read.
+    pub write: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -257,8 +300,9 @@ impl Config {
             let path = e.path().to_string();
             err(if path == "." { "(file)".to_string() } else { path }, e.inner().message().to_string())
         })?;
-        for b in &mut cfg.buckets {
-            if let Origin::Dir { path } = &mut b.origin {
+        let origins = cfg.buckets.iter_mut().map(|b| &mut b.origin).chain([&mut cfg.state.store]);
+        for origin in origins {
+            if let Origin::Dir { path } = origin {
                 if path.is_relative() {
                     *path = base.join(&*path);
                 }
@@ -305,25 +349,22 @@ impl Config {
         let mut names = std::collections::HashSet::new();
         for (i, b) in self.buckets.iter().enumerate() {
             let at = |k: &str| format!("buckets[{i}].{k}");
-            crate::transform::parse::validate_bucket_name(&b.name)
-                .map_err(|_| err(at("name"), format!("\"{}\" is not an OSS bucket name", b.name)))?;
+            if !crate::names::valid_bucket(&b.name) {
+                return Err(err(at("name"), format!("\"{}\" is not an OSS bucket name", b.name)));
+            }
             if !names.insert(&b.name) {
                 return Err(err(at("name"), format!("bucket \"{}\" is defined twice", b.name)));
             }
+            let limits = self.limits.to_limits();
+            if b.styles.len() > self.api.max_styles {
+                return Err(err(at("styles"), format!("more than api.max_styles = {}", self.api.max_styles)));
+            }
             for (name, content) in &b.styles {
-                crate::transform::parse::validate_style_name(name)
+                settings::validate_style(name, content, &limits)
                     .map_err(|e| err(at(&format!("styles.{name}")), e.message.to_string()))?;
-                let limits = self.limits.to_limits();
-                crate::transform::parse(content, &crate::transform::NoStyles, &limits)
-                    .map_err(|e| err(at(&format!("styles.{name}")), e.message.to_string()))?;
-                if !content.starts_with("image/") {
-                    return Err(err(at(&format!("styles.{name}")), "a style's content starts with image/"));
-                }
             }
             for d in &b.style_delimiters {
-                if !["@!", "-", "_", "/", "!"].contains(&d.as_str()) {
-                    return Err(err(at("style_delimiters"), format!("\"{d}\" is not one of @!, -, _, /, !")));
-                }
+                settings::validate_delimiter(d).map_err(|m| err(at("style_delimiters"), m))?;
             }
             match &b.origin {
                 Origin::Dir { path } if !path.is_dir() => {
@@ -342,14 +383,10 @@ impl Config {
                 _ => {}
             }
             for (j, r) in b.referer.whitelist.iter().chain(&b.referer.blacklist).enumerate() {
-                if !(r.starts_with("http://") || r.starts_with("https://")) {
-                    return Err(err(
-                        at(&format!("referer[{j}]")),
-                        "entries include the scheme (http:// or https://)",
-                    ));
-                }
+                settings::validate_referer_entry(r).map_err(|m| err(at(&format!("referer[{j}]")), m))?;
             }
         }
+        self.validate_state()?;
         for (i, k) in self.access_keys.iter().enumerate() {
             if k.id.is_empty() || k.secret.is_empty() {
                 return Err(err(format!("access_keys[{i}]"), "id and secret are required"));
@@ -359,8 +396,59 @@ impl Config {
                     return Err(err(format!("access_keys[{i}].buckets"), format!("no bucket \"{b}\"")));
                 }
             }
+            for b in &k.write {
+                if b != "*" && !names.contains(b) {
+                    return Err(err(format!("access_keys[{i}].write"), format!("no bucket \"{b}\"")));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The state store must be writable and must not be readable as objects of a bucket.
+    fn validate_state(&self) -> Result<(), ConfigError> {
+        let prefix_ok = self.state.prefix.is_empty()
+            || crate::names::ObjectKey::new(format!("{}x.json", self.state.prefix)).is_ok();
+        if !prefix_ok {
+            return Err(err("state.prefix", "must be a valid object-key prefix (e.g. \"imgedge/\")"));
+        }
+        match &self.state.store {
+            Origin::Http { .. } => {
+                Err(err("state.store", "an HTTP origin is read-only: use a dir or s3 store"))
+            }
+            Origin::Dir { path } => {
+                // Not created yet is fine (the server creates it); inside a bucket is not.
+                let state = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                for (i, b) in self.buckets.iter().enumerate() {
+                    if let Origin::Dir { path: root } = &b.origin {
+                        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                        if state.starts_with(&root) || root.starts_with(&state) {
+                            return Err(err(
+                                "state.store.path",
+                                format!(
+                                    "overlaps buckets[{i}]'s directory: state would be readable as objects"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Origin::S3 { endpoint, bucket, .. } => {
+                check_url(endpoint).map_err(|m| err("state.store.endpoint", m))?;
+                for (i, b) in self.buckets.iter().enumerate() {
+                    if let Origin::S3 { endpoint: e, bucket: other, .. } = &b.origin {
+                        if e.trim_end_matches('/') == endpoint.trim_end_matches('/') && other == bucket {
+                            return Err(err(
+                                "state.store.bucket",
+                                format!("is buckets[{i}]'s origin: state would be readable as objects"),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 }
 

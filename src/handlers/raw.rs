@@ -3,49 +3,19 @@
 
 use std::time::SystemTime;
 
-use super::origin::RemoteMeta;
-use super::respond::{Answer, Body};
+use crate::proxy::respond::{Answer, Body};
+use crate::storage::Meta;
 
-/// What identifies a version of a source file.
-pub(super) struct SourceMeta {
-    pub size: u64,
-    pub mtime: SystemTime,
-    pub etag: String,
-    pub last_modified: String,
-}
-
-impl SourceMeta {
-    /// A remote source, as its origin described it.
-    pub fn remote(meta: &RemoteMeta) -> SourceMeta {
-        let last_modified = meta.last_modified.clone().unwrap_or_default();
-        SourceMeta {
-            size: meta.size.unwrap_or(0),
-            mtime: httpdate::parse_http_date(&last_modified).unwrap_or(SystemTime::UNIX_EPOCH),
-            etag: meta.validator(),
-            last_modified,
-        }
-    }
-
-    pub fn of(meta: &std::fs::Metadata) -> SourceMeta {
-        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        SourceMeta {
-            size: meta.len(),
-            mtime,
-            etag: format!("\"{:x}-{:x}\"", meta.len(), nanos),
-            last_modified: httpdate::fmt_http_date(mtime),
-        }
-    }
-}
-
-pub(super) struct Conditional {
+/// The request's validators.
+#[derive(Debug, Clone, Default)]
+pub struct Conditional {
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<SystemTime>,
 }
 
 impl Conditional {
-    pub fn of(req: &pingora::http::RequestHeader) -> Conditional {
-        let h = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    pub fn of(headers: &[(String, String)]) -> Conditional {
+        let h = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         Conditional {
             if_none_match: h("if-none-match"),
             if_modified_since: h("if-modified-since").and_then(|v| httpdate::parse_http_date(&v).ok()),
@@ -53,29 +23,24 @@ impl Conditional {
     }
 }
 
-pub(super) fn etag_matches(header: &str, etag: &str) -> bool {
+pub fn etag_matches(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
 /// A raw object of a directory bucket, with conditional requests and a single byte range.
-pub(super) fn raw(
-    path: &std::path::Path,
-    key: &str,
-    src: &SourceMeta,
-    cond: &Conditional,
-    range: Option<&http::HeaderValue>,
-) -> Answer {
+pub fn raw(path: &std::path::Path, key: &str, src: &Meta, cond: &Conditional, range: Option<&str>) -> Answer {
+    let size = src.size.unwrap_or(0);
     let base = |status, body| {
         Answer::new(status, body)
             .header("etag", src.etag.clone())
-            .header("last-modified", src.last_modified.clone())
+            .header("last-modified", src.last_modified.clone().unwrap_or_default())
             .header("accept-ranges", "bytes")
     };
     let not_modified = match (&cond.if_none_match, cond.if_modified_since) {
         (Some(inm), _) => etag_matches(inm, &src.etag),
         (None, Some(ims)) => {
             let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            secs(src.mtime) <= secs(ims)
+            secs(src.mtime()) <= secs(ims)
         }
         _ => false,
     };
@@ -84,19 +49,18 @@ pub(super) fn raw(
     }
     let ctype = content_type(key);
     let full = || {
-        base(200, Body::File { path: path.to_path_buf(), start: 0, len: src.size })
-            .header("content-type", ctype)
+        base(200, Body::File { path: path.to_path_buf(), start: 0, len: size }).header("content-type", ctype)
     };
-    let Some(range) = range.and_then(|r| r.to_str().ok()) else {
+    let Some(range) = range else {
         return full();
     };
-    match parse_range(range, src.size) {
+    match parse_range(range, size) {
         Some(Ok((start, end))) => {
             base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
                 .header("content-type", ctype)
-                .header("content-range", format!("bytes {start}-{end}/{}", src.size))
+                .header("content-range", format!("bytes {start}-{end}/{size}"))
         }
-        Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{}", src.size)),
+        Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{size}")),
         // Multiple or malformed ranges: the whole object, as RFC 9110 allows.
         None => full(),
     }
@@ -130,7 +94,7 @@ fn parse_range(h: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
 }
 
 /// Content-Type of a raw object by its name (directory buckets store no metadata).
-fn content_type(key: &str) -> &'static str {
+pub fn content_type(key: &str) -> &'static str {
     let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match ext.as_str() {
         "jpg" | "jpeg" => "image/jpeg",

@@ -8,9 +8,9 @@ use std::time::Duration;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 
-use super::error::OssError;
 use super::metrics::metrics;
-use super::origin::RemoteMeta;
+use crate::error::OssError;
+use crate::storage::Meta;
 
 /// A processed response body.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl VariantCache {
 /// Validators of remote sources (from a HEAD), trusted for a while so that a cache hit costs no
 /// origin round trip; concurrent lookups of one key share one HEAD. Errors are not kept.
 pub struct MetaCache {
-    inner: Option<Cache<String, RemoteMeta>>,
+    inner: Option<Cache<String, Meta>>,
 }
 
 impl MetaCache {
@@ -91,13 +91,23 @@ impl MetaCache {
         MetaCache { inner: Some(Cache::builder().max_capacity(100_000).time_to_live(ttl).build()) }
     }
 
-    pub async fn get_or_head<F>(&self, key: String, head: F) -> Result<RemoteMeta, OssError>
+    pub async fn get_or_head<F>(&self, key: String, head: F) -> Result<Meta, OssError>
     where
-        F: std::future::Future<Output = Result<RemoteMeta, OssError>>,
+        F: std::future::Future<Output = Result<Meta, OssError>>,
     {
         match &self.inner {
             None => head.await,
             Some(c) => c.try_get_with(key, head).await.map_err(|e: Arc<OssError>| (*e).clone()),
+        }
+    }
+}
+
+impl MetaCache {
+    /// Forgets `key`'s validators: after imgedge itself wrote the object, the next request must
+    /// see the new version at once, not after `revalidate_s`.
+    pub async fn invalidate(&self, key: &str) {
+        if let Some(c) = &self.inner {
+            c.invalidate(key).await;
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub workers_busy: IntGauge,
     pub origin_fetches: IntCounter,
     pub transforms: IntCounter,
+    /// Objects written by saveas and asynchronous tasks.
+    pub objects_written: IntCounter,
+    pub async_tasks: IntGauge,
 }
 
 impl Metrics {
@@ -49,13 +52,22 @@ impl Metrics {
             workers_busy: gauge("transform_workers_busy", "Transform workers running"),
             origin_fetches: counter("origin_fetches_total", "Source objects fetched for processing"),
             transforms: counter("transforms_total", "Transforms executed"),
+            objects_written: counter("objects_written_total", "Objects written by saveas and async tasks"),
+            async_tasks: gauge("async_tasks", "Asynchronous tasks queued or running"),
             registry,
         };
         let r = &m.registry;
-        for c in [&m.cache_hits, &m.cache_misses, &m.cache_evictions, &m.origin_fetches, &m.transforms] {
+        for c in [
+            &m.cache_hits,
+            &m.cache_misses,
+            &m.cache_evictions,
+            &m.origin_fetches,
+            &m.transforms,
+            &m.objects_written,
+        ] {
             r.register(Box::new(c.clone())).expect("unique metric");
         }
-        for g in [&m.cache_bytes, &m.queue_depth, &m.workers_busy] {
+        for g in [&m.cache_bytes, &m.queue_depth, &m.workers_busy, &m.async_tasks] {
             r.register(Box::new(g.clone())).expect("unique metric");
         }
         r.register(Box::new(m.requests.clone())).expect("unique metric");

@@ -1,21 +1,19 @@
-//! The edge proxy on pingora: a thin `ProxyHttp` whose `request_filter` answers every request
-//! for a bucket (raw objects, processed variants, errors) and whose CPU work runs on the
-//! transform worker pool. Phase by phase: request_filter → (answered) → logging.
+//! The edge proxy on pingora, kept thin: `request_filter` turns the session into a [`Req`],
+//! reads a bounded body when the action has one, and writes what [`handlers`] answer (or lets
+//! pingora proxy a raw object of a remote bucket). CPU work runs on the transform worker pool.
+//! Phase by phase: request_filter → (answered | upstream_peer → response filters) → logging.
 
+pub mod app;
+pub mod body;
 pub mod cache;
-pub mod classify;
-pub mod error;
 pub mod metrics;
-pub mod origin;
 pub mod respond;
-pub mod s3;
 pub mod service;
+pub mod tasks;
 pub mod workers;
 
-mod handle;
-mod raw;
-
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -23,17 +21,22 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::Result;
 
-use error::OssError;
-pub use handle::App;
+use crate::error::OssError;
+use crate::handlers::{self, Reply, Req};
+use crate::storage::remote::Remote;
+pub use app::App;
+
+/// The pingora application: the shared state, cheap to hand to background tasks.
+pub struct Proxy(pub Arc<App>);
 
 /// Per-request state.
 pub struct Ctx {
     pub request_id: String,
     pub start: Instant,
-    /// What happened, for metrics: hit, miss, raw, not_modified, error, busy, aborted.
+    /// What happened, for metrics: hit, miss, raw, not_modified, write, api, error, busy, aborted.
     pub outcome: &'static str,
     /// Set when the request is proxied to a remote origin as it is: the origin and the object key.
-    pub upstream: Option<(std::sync::Arc<origin::Remote>, String)>,
+    pub upstream: Option<(Arc<Remote>, String)>,
     /// The origin's 200 became our 304: its body is not forwarded.
     pub drop_body: bool,
 }
@@ -46,8 +49,48 @@ fn request_id() -> String {
     format!("{:08X}{:016X}", t as u32, n ^ (u64::from(std::process::id()) << 40))
 }
 
+/// The request head as handlers see it: decoded once, owned.
+fn req_of(session: &Session, request_id: &str) -> Result<Req, OssError> {
+    let h = session.req_header();
+    let host = h.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let headers = h
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .collect();
+    Ok(Req {
+        method: h.method.as_str().to_string(),
+        host,
+        path: h.uri.path().to_string(),
+        query: crate::request::parse_query(h.uri.query())?,
+        headers,
+        request_id: request_id.to_string(),
+    })
+}
+
+impl Proxy {
+    async fn reply(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, OssError> {
+        let req = req_of(session, &ctx.request_id)?;
+        let routed = handlers::route(&self.0, &req)?;
+        let body = match routed.action.has_body() {
+            true => body::read(session, &req, &routed.auth, self.0.api.max_body_bytes).await?,
+            false => bytes::Bytes::new(),
+        };
+        let (reply, outcome) = handlers::serve(&self.0, &req, routed, body).await?;
+        ctx.outcome = outcome;
+        Ok(reply)
+    }
+
+    fn host_id<'a>(&'a self, session: &'a Session) -> &'a str {
+        match self.0.host_id.is_empty() {
+            false => &self.0.host_id,
+            true => session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or(""),
+        }
+    }
+}
+
 #[async_trait]
-impl ProxyHttp for App {
+impl ProxyHttp for Proxy {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
@@ -61,7 +104,19 @@ impl ProxyHttp for App {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        match self.handle(session, ctx).await {
+        let answer = match self.reply(session, ctx).await {
+            Ok(Reply::Answer(a)) => Some(a),
+            Ok(Reply::Proxy(remote, key)) => {
+                ctx.outcome = "raw";
+                ctx.upstream = Some((remote, key.to_string()));
+                None
+            }
+            Err(e) => {
+                ctx.outcome = if e.status == 503 { "busy" } else { "error" };
+                Some(respond::Answer::error(&e, &ctx.request_id, self.host_id(session)))
+            }
+        };
+        match answer {
             Some(answer) => {
                 if let Err(e) = respond::send(session, answer, &ctx.request_id).await {
                     // The client left mid-response (or a file shrank under us): nothing more can
@@ -160,9 +215,7 @@ impl ProxyHttp for App {
             _ => OssError::internal(),
         };
         ctx.outcome = "error";
-        let host =
-            session.req_header().headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
-        let answer = respond::Answer::error(&err, &ctx.request_id, &host);
+        let answer = respond::Answer::error(&err, &ctx.request_id, self.host_id(session));
         let status = err.status;
         if respond::send(session, answer, &ctx.request_id).await.is_err() {
             tracing::debug!(request_id = %ctx.request_id, "could not send the error response");

@@ -7,7 +7,7 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use pingora::Result;
 
-use super::error::OssError;
+use crate::error::OssError;
 
 /// A response body.
 pub enum Body {

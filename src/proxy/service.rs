@@ -8,7 +8,7 @@ use pingora::server::Server;
 use pingora::services::listening::Service;
 
 use super::metrics::metrics;
-use super::App;
+use super::{App, Proxy};
 use crate::config::Config;
 
 /// Serves `/metrics` from our registry on its own listener.
@@ -44,7 +44,7 @@ fn server_conf(cfg: &Config) -> ServerConf {
 /// process with `--upgrade`, then send SIGQUIT to the old one, which hands over its sockets and
 /// drains).
 pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
-    let app = App::new(cfg)?;
+    let app = Proxy(std::sync::Arc::new(App::new(cfg)?));
     let opt = Opt { upgrade, ..Opt::default() };
     let mut server = Server::new_with_opt_and_conf(opt, server_conf(cfg));
     server.bootstrap();

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::error::OssError;
 use super::metrics::metrics;
+use crate::error::OssError;
 
 pub struct Workers {
     permits: Arc<Semaphore>,
@@ -49,6 +49,23 @@ impl Workers {
                 }
             }
         };
+        Self::on_worker(permit, job).await
+    }
+
+    /// Runs `job` on a worker, waiting for one as long as it takes: for asynchronous tasks,
+    /// whose own table bounds how many wait.
+    pub async fn run_patient<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, OssError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| OssError::internal())?;
+        Self::on_worker(permit, job).await
+    }
+
+    async fn on_worker<T: Send + 'static>(
+        permit: tokio::sync::OwnedSemaphorePermit,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, OssError> {
         metrics().workers_busy.inc();
         let res = tokio::task::spawn_blocking(move || {
             let out = job();

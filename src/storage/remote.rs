@@ -1,12 +1,15 @@
-//! Remote origins: an HTTP(S) base URL (public bucket endpoint, nginx, public-read S3/OSS) or
-//! S3-compatible storage signed with SigV4 (MinIO, Ceph, Garage, OSS's S3 endpoint). Raw requests
-//! are proxied by pingora itself (connection reuse, streaming, any content type, Range and
-//! validators as the origin gives them); sources for processing are fetched here with pingora's
-//! connector, bounded in bytes and in total time.
+//! Remote origins: an HTTP(S) base URL (public bucket endpoint, nginx, public-read S3/OSS;
+//! read-only) or S3-compatible storage signed with SigV4 (MinIO, Ceph, Garage, OSS's S3
+//! endpoint; writable). Raw requests are proxied by pingora itself (connection reuse, streaming,
+//! any content type, Range and validators as the origin gives them); sources for processing are
+//! fetched here with pingora's connector, bounded in bytes and in total time, and writes are
+//! single signed PUTs (S3 makes an object visible only once its whole body has arrived).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pingora::connectors::http::Connector;
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -14,10 +17,10 @@ use pingora::prelude::HttpPeer;
 use pingora::protocols::http::client::HttpSession;
 use url::Url;
 
-use super::error::OssError;
 use super::s3::S3Signer;
+use super::{check_size, Meta, Object, ObjectKey, ObjectStore, RawAccess};
 use crate::config::{self, OriginTimeouts};
-use crate::transform;
+use crate::error::OssError;
 
 /// Characters of a key that stay unescaped in the upstream path (RFC 3986 unreserved and `/`).
 const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
@@ -61,6 +64,10 @@ impl RemoteMeta {
     pub fn validator(&self) -> String {
         self.etag.clone().or_else(|| self.last_modified.clone()).unwrap_or_else(|| "-".into())
     }
+
+    pub fn to_meta(&self) -> Meta {
+        Meta { size: self.size, etag: self.validator(), last_modified: self.last_modified.clone() }
+    }
 }
 
 /// A fetched source object.
@@ -77,26 +84,29 @@ fn gateway_timeout() -> OssError {
     OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time.")
 }
 
-fn too_large() -> OssError {
-    transform::Error::source_too_large().into()
-}
-
 impl Remote {
-    /// An origin for `http`/`s3` configuration; `None` for directory buckets.
-    pub fn from_config(origin: &config::Origin, timeouts: &OriginTimeouts) -> Result<Option<Remote>, String> {
+    /// An origin for `http`/`s3` configuration.
+    pub fn from_config(origin: &config::Origin, timeouts: &OriginTimeouts) -> Result<Remote, String> {
         match origin {
-            config::Origin::Dir { .. } => Ok(None),
+            config::Origin::Dir { path } => {
+                Err(format!("{}: a directory is not a remote origin", path.display()))
+            }
             config::Origin::Http { url } => {
                 let u = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-                Remote::new(&u, None, timeouts).map(Some)
+                Remote::new(&u, None, timeouts)
             }
             config::Origin::S3 { endpoint, region, bucket, access_key_id, secret_access_key, path_style } => {
                 let signer =
                     S3Signer::new(endpoint, region, bucket, access_key_id, secret_access_key, *path_style)?;
                 let base = signer.base_url().clone();
-                Remote::new(&base, Some(signer), timeouts).map(Some)
+                Remote::new(&base, Some(signer), timeouts)
             }
         }
+    }
+
+    /// Whether writes are possible (S3 origins).
+    pub fn writable(&self) -> bool {
+        self.s3.is_some()
     }
 
     fn new(u: &Url, s3: Option<S3Signer>, timeouts: &OriginTimeouts) -> Result<Remote, String> {
@@ -182,14 +192,10 @@ impl Remote {
     async fn fetch_inner(&self, key: &str, max_bytes: u64) -> Result<Fetched, OssError> {
         let (mut session, peer) = self.exchange("GET", key).await?;
         let meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
-        if meta.size.is_some_and(|n| n > max_bytes) {
-            return Err(too_large());
-        }
+        check_size(meta.size.unwrap_or(0), max_bytes)?;
         let mut body = BytesMut::with_capacity(meta.size.unwrap_or(64 * 1024).min(max_bytes) as usize);
         while let Some(chunk) = session.read_response_body().await.map_err(|_| bad_gateway())? {
-            if body.len() as u64 + chunk.len() as u64 > max_bytes {
-                return Err(too_large());
-            }
+            check_size(body.len() as u64 + chunk.len() as u64, max_bytes)?;
             body.extend_from_slice(&chunk);
         }
         if meta.size.is_some_and(|n| n != body.len() as u64) {
@@ -203,6 +209,16 @@ impl Remote {
     /// A pooled connection the origin closed meanwhile fails before any response: such failures
     /// are retried (the methods are idempotent), until a fresh connection fails.
     async fn exchange(&self, method: &str, key: &str) -> Result<(HttpSession, HttpPeer), OssError> {
+        self.exchange_with(method, key, None).await
+    }
+
+    /// [`Remote::exchange`] with a request body (PUT): `(bytes, content type)`.
+    async fn exchange_with(
+        &self,
+        method: &str,
+        key: &str,
+        body: Option<(&Bytes, &str)>,
+    ) -> Result<(HttpSession, HttpPeer), OssError> {
         let peer = self.peer();
         let path = self.path_for(method, key)?;
         // The whole exchange is under the caller's total deadline; the pool is finite, so stale
@@ -212,7 +228,7 @@ impl Remote {
                 tracing::debug!(error = %e, origin = %self.authority, "origin connection failed");
                 bad_gateway()
             })?;
-            match self.send(&mut session, method, &path).await {
+            match self.send(&mut session, method, &path, body).await {
                 Ok(()) => break session,
                 Err(e) if reused => {
                     tracing::debug!(error = %e, origin = %self.authority, "stale pooled connection, retrying");
@@ -226,6 +242,7 @@ impl Remote {
         let status = session.response_header().ok_or_else(bad_gateway)?.status.as_u16();
         match status {
             200 => Ok((session, peer)),
+            204 if method == "DELETE" => Ok((session, peer)),
             404 => Err(OssError::no_such_key()),
             403 => Err(OssError::access_denied(None, "The origin refused access to the object.")),
             _ => {
@@ -235,13 +252,105 @@ impl Remote {
         }
     }
 
-    /// Writes the request and reads the response header.
-    async fn send(&self, session: &mut HttpSession, method: &str, path: &str) -> pingora::Result<()> {
-        let mut req = RequestHeader::build(method, path.as_bytes(), Some(2))?;
+    /// Writes the request (and its body) and reads the response header.
+    async fn send(
+        &self,
+        session: &mut HttpSession,
+        method: &str,
+        path: &str,
+        body: Option<(&Bytes, &str)>,
+    ) -> pingora::Result<()> {
+        let mut req = RequestHeader::build(method, path.as_bytes(), Some(4))?;
         req.insert_header("host", &self.authority)?;
         req.insert_header("user-agent", "imgedge")?;
+        if let Some((bytes, ctype)) = body {
+            req.insert_header("content-length", bytes.len().to_string())?;
+            req.insert_header("content-type", ctype)?;
+        } else if method == "PUT" || method == "DELETE" {
+            req.insert_header("content-length", "0")?;
+        }
         session.write_request_header(Box::new(req)).await?;
+        if let Some((bytes, _)) = body {
+            session.write_request_body(bytes.clone(), true).await?;
+        }
         session.finish_request_body().await?;
         session.read_response_header().await
+    }
+
+    /// PUTs `body` at `key` (S3 origins), within the total deadline.
+    pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<RemoteMeta, OssError> {
+        let total = Duration::from_millis(self.timeouts.total_ms);
+        let len = body.len() as u64;
+        let exchange = async {
+            let (mut session, peer) = self.exchange_with("PUT", key, Some((&body, content_type))).await?;
+            let mut meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
+            while session.read_response_body().await.map_err(|_| bad_gateway())?.is_some() {}
+            self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+            meta.size = Some(len);
+            Ok(meta)
+        };
+        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
+    }
+
+    /// DELETEs `key` (S3 origins); a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), OssError> {
+        let total = Duration::from_millis(self.timeouts.total_ms);
+        let exchange = async {
+            match self.exchange("DELETE", key).await {
+                Ok((mut session, peer)) => {
+                    while session.read_response_body().await.map_err(|_| bad_gateway())?.is_some() {}
+                    self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+                    Ok(())
+                }
+                Err(e) if e.status == 404 => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
+    }
+}
+
+/// A bucket on a remote origin.
+pub struct RemoteStore {
+    remote: Arc<Remote>,
+}
+
+impl RemoteStore {
+    pub fn new(remote: Remote) -> RemoteStore {
+        RemoteStore { remote: Arc::new(remote) }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for RemoteStore {
+    async fn head(&self, key: &ObjectKey) -> Result<Meta, OssError> {
+        self.remote.head(key).await.map(|m| m.to_meta())
+    }
+
+    async fn get(&self, key: &ObjectKey, max_bytes: u64) -> Result<Object, OssError> {
+        let f = self.remote.fetch(key, max_bytes).await?;
+        Ok(Object { bytes: f.bytes, meta: f.meta.to_meta() })
+    }
+
+    async fn put(&self, key: &ObjectKey, body: Bytes, content_type: &str) -> Result<Meta, OssError> {
+        if !self.remote.writable() {
+            return Err(super::read_only());
+        }
+        self.remote.put(key, body, content_type).await.map(|m| m.to_meta())
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), OssError> {
+        if !self.remote.writable() {
+            return Err(super::read_only());
+        }
+        self.remote.delete(key).await
+    }
+
+    fn raw(&self) -> RawAccess<'_> {
+        RawAccess::Proxy(self.remote.clone())
+    }
+
+    fn writable(&self) -> bool {
+        self.remote.writable()
     }
 }

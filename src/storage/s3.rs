@@ -38,12 +38,14 @@ impl S3Signer {
         self.bucket.base_url()
     }
 
-    /// The presigned path and query of `GET`/`HEAD key`; `None` for other methods.
+    /// The presigned path and query of `GET`/`HEAD`/`PUT`/`DELETE key`; `None` for other methods.
     pub fn presign(&self, method: &str, key: &str) -> Option<String> {
         let c = Some(&self.credentials);
         let url = match method {
             "GET" => self.bucket.get_object(c, key).sign(EXPIRES),
             "HEAD" => self.bucket.head_object(c, key).sign(EXPIRES),
+            "PUT" => self.bucket.put_object(c, key).sign(EXPIRES),
+            "DELETE" => self.bucket.delete_object(c, key).sign(EXPIRES),
             _ => return None,
         };
         Some(match url.query() {
@@ -66,7 +68,8 @@ mod tests {
         assert!(p.contains("X-Amz-Credential=AK%2F"), "{p}");
         assert!(p.contains("X-Amz-Signature="), "{p}");
         assert_ne!(s.presign("HEAD", "a.jpg").unwrap(), s.presign("GET", "a.jpg").unwrap());
-        assert_eq!(s.presign("PUT", "a.jpg"), None);
+        assert_ne!(s.presign("PUT", "a.jpg").unwrap(), s.presign("DELETE", "a.jpg").unwrap());
+        assert_eq!(s.presign("POST", "a.jpg"), None);
         let v = S3Signer::new("https://s3.example.com", "eu-1", "photos", "AK", "SK", false).unwrap();
         assert_eq!(v.base_url().host_str(), Some("photos.s3.example.com"));
     }

@@ -76,21 +76,15 @@ pub fn parse(process: &str, styles: &dyn Styles, limits: &Limits) -> Result<Pipe
     Ok(pipeline)
 }
 
-/// Checks a style name against OSS's rules: 1–63 of letters, digits, `_`, `-`, `.`.
+/// Checks a style name against OSS's rules ([`crate::names::check_style_name`]), as OSS words
+/// the refusal.
 pub fn validate_style_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 63 {
-        return Err(Error::invalid(
-            Some("0017-00000250"),
+    crate::names::check_style_name(name).map_err(|e| {
+        Error::invalid(
+            Some(e.ec()),
             format!("The value: {} of parameter: stylename is invalid.", params::clip(name)),
-        ));
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
-        return Err(Error::invalid(
-            Some("0017-00000251"),
-            format!("The value: {} of parameter: stylename is invalid.", params::clip(name)),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 fn resolve_style(name: &str, styles: &dyn Styles) -> Result<String> {
@@ -215,27 +209,18 @@ fn decode_name(v: &str, what: &str) -> Result<String> {
         .ok_or_else(|| Error::invalid(None, format!("sys/saveas {what} is not base64 of UTF-8 text")))
 }
 
-/// A saveas target key: 1–1023 bytes, no NUL or backslash, not absolute, no `.`/`..` segment.
+/// A saveas target key ([`crate::names::ObjectKey`]); the caller checks it again once its
+/// variables are expanded.
 pub fn validate_target_key(key: &str) -> Result<()> {
-    let bad = key.is_empty()
-        || key.len() > 1023
-        || key.starts_with('/')
-        || key.contains(['\0', '\\'])
-        || key.split('/').any(|seg| seg == ".." || seg == ".");
-    if bad {
-        return Err(Error::invalid(None, "sys/saveas o is not a valid object key"));
-    }
-    Ok(())
+    crate::names::ObjectKey::new(key)
+        .map(drop)
+        .map_err(|e| Error::invalid(None, format!("sys/saveas o is not a valid object key: {e}")))
 }
 
-/// OSS bucket names: 3–63 of lowercase letters, digits and `-`, not starting or ending with `-`.
-/// OSS variables such as `{bucket}` are allowed and expanded by the caller.
+/// A saveas target bucket: an OSS bucket name ([`crate::names::valid_bucket`]) or the variable
+/// `{bucket}`, expanded by the caller.
 pub fn validate_bucket_name(b: &str) -> Result<()> {
-    let plain = (3..=63).contains(&b.len())
-        && b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        && !b.starts_with('-')
-        && !b.ends_with('-');
-    if plain || b == "{bucket}" {
+    if crate::names::valid_bucket(b) || b == "{bucket}" {
         Ok(())
     } else {
         Err(Error::invalid(None, "sys/saveas b is not a valid bucket name"))

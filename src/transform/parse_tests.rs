@@ -97,7 +97,7 @@ fn saveas_targets() {
     let pl = p("image/resize,w_100|sys/saveas,o_dGVzdC5qcGc=").unwrap();
     assert_eq!(pl.saveas.unwrap().bucket, None);
     let enc = |s: &str| b64::encode(s.as_bytes());
-    for bad in ["../secret.jpg", "/abs.jpg", "a\\b", "a/../b", "a\0b", &"k".repeat(1024)] {
+    for bad in crate::testing::fixtures::HOSTILE_KEYS {
         let s = format!("image/resize,w_1|sys/saveas,o_{}", enc(bad));
         assert_eq!(p(&s).unwrap_err().code, Code::InvalidArgument, "{bad:?}");
     }

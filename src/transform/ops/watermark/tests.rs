@@ -126,6 +126,9 @@ fn image_keys_stay_in_the_bucket_and_prep_is_limited() {
     ] {
         assert!(img(bad).is_err(), "{bad:?}");
     }
+    for bad in crate::testing::fixtures::HOSTILE_KEYS {
+        assert!(img(bad).is_err(), "{bad:?}");
+    }
     assert_eq!(parse(&split("image_!!")).unwrap_err().code, Code::WatermarkError);
 }
 

@@ -1,0 +1,216 @@
+//! What the proxy does with a request, outside pingora: [`route`] finds the bucket and key,
+//! classifies the request into one [`Action`] and authenticates it; [`serve`] works out what the
+//! action will read and write, authorizes that in one place ([`policy::authorize`]) and runs the
+//! action's handler (one file each). The pingora glue only reads the request and writes the reply.
+
+pub mod async_task;
+pub mod bucket_conf;
+pub mod object;
+pub mod process;
+pub mod raw;
+pub mod saveas;
+pub mod style;
+pub mod vars;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::access::policy::{self, Intent};
+use crate::access::{self, protect, Auth, RequestParts};
+use crate::bucket::Bucket;
+use crate::error::OssError;
+use crate::names::ObjectKey;
+use crate::proxy::app::App;
+use crate::proxy::respond::Answer;
+use crate::request::{self, Action, Query};
+use crate::storage::remote::Remote;
+use crate::transform::Pipeline;
+
+/// A request's head, owned and decoded once.
+pub struct Req {
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub query: Query,
+    /// Lower-case names, values as received.
+    pub headers: Vec<(String, String)>,
+    pub request_id: String,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a handler produced.
+pub enum Reply {
+    Answer(Answer),
+    /// A raw object of a remote bucket: pingora proxies the request to the origin.
+    Proxy(Arc<Remote>, ObjectKey),
+}
+
+/// A request routed to its bucket, classified and authenticated; not yet authorized.
+pub struct Routed {
+    pub bucket: Arc<Bucket>,
+    pub key: Option<ObjectKey>,
+    pub action: Action,
+    pub auth: Auth,
+}
+
+/// Bucket, key, action and signature of `req`.
+pub fn route(app: &App, req: &Req) -> Result<Routed, OssError> {
+    let (bucket, path) = app.bucket_and_path(&req.host, &req.path)?;
+    let key = match path {
+        "/" => None,
+        p => Some(
+            ObjectKey::from_path(p)
+                .map_err(|e| OssError::new(400, "InvalidObjectName", e.ec(), e.to_string()))?,
+        ),
+    };
+    let action = request::classify(&req.method, key.is_some(), &req.query)?;
+    let parts = RequestParts {
+        method: &req.method,
+        bucket: &bucket.name,
+        key: key.as_deref().unwrap_or(""),
+        query: &req.query,
+        headers: &req.headers,
+    };
+    let auth = access::authenticate(&parts, &app.keys, SystemTime::now()).map_err(OssError::from)?;
+    Ok(Routed { bucket: bucket.clone(), key, action, auth })
+}
+
+/// A processed request, ready to run.
+pub struct Job {
+    pub object: ObjectKey,
+    pub pipeline: Pipeline,
+}
+
+/// Works out what `r` reads and writes, authorizes it and runs its handler. `body` is the
+/// request body for actions that have one (already bounded and checked against the signature).
+pub async fn serve(
+    app: &Arc<App>,
+    req: &Req,
+    r: Routed,
+    body: Bytes,
+) -> Result<(Reply, &'static str), OssError> {
+    let settings = r.bucket.settings();
+    let referer = req.header("referer");
+    match (&r.action, &r.key) {
+        (Action::GetObject | Action::Process(_), Some(key)) => {
+            let job = object::job(app, &r.bucket, &settings, key, &r.action).await?;
+            let kind = match &job {
+                None => protect::Request::Raw,
+                Some(j) if j.pipeline.style.is_some() => protect::Request::Style,
+                Some(_) => protect::Request::Image,
+            };
+            let object = job.as_ref().map_or(key, |j| &j.object);
+            let mut reads = vec![(object.as_str(), kind)];
+            if let Some(j) = &job {
+                reads.extend(j.pipeline.object_keys().into_iter().map(|k| (k, mark_kind(kind))));
+                if j.pipeline.saveas.is_some() {
+                    return Err(OssError::new(
+                        400,
+                        "InvalidArgument",
+                        None,
+                        "sys/saveas is only allowed with POST",
+                    ));
+                }
+            }
+            let i = Intent {
+                action: &r.action,
+                bucket: &r.bucket.name,
+                acl: r.bucket.acl,
+                settings: &settings,
+                reads,
+                writes: vec![],
+                referer,
+            };
+            let grant = policy::authorize(&i, &r.auth, &app.keys)?;
+            match job {
+                None => object::raw(app, &r.bucket, key, req).await.map(|a| (a, "raw")),
+                Some(j) => {
+                    process::get(app, &r.bucket, j, req, &grant).await.map(|(a, o)| (Reply::Answer(a), o))
+                }
+            }
+        }
+        (Action::SaveAs | Action::AsyncProcess, Some(key)) => {
+            let field = if r.action == Action::SaveAs { "x-oss-process" } else { "x-oss-async-process" };
+            let plan = saveas::plan(
+                app,
+                &r.bucket,
+                &settings,
+                key,
+                &request::form_field(&body, field)?,
+                r.action == Action::AsyncProcess,
+            )?;
+            let kind = if plan.job.pipeline.style.is_some() {
+                protect::Request::Style
+            } else {
+                protect::Request::Image
+            };
+            let mut reads = vec![(key.as_str(), kind)];
+            reads.extend(plan.job.pipeline.object_keys().into_iter().map(|k| (k, mark_kind(kind))));
+            let i = Intent {
+                action: &r.action,
+                bucket: &r.bucket.name,
+                acl: r.bucket.acl,
+                settings: &settings,
+                reads,
+                writes: vec![plan.target.name.as_str()],
+                referer,
+            };
+            policy::authorize(&i, &r.auth, &app.keys)?;
+            let answer = match r.action {
+                Action::SaveAs => saveas::run(app, &r.bucket, plan).await?,
+                _ => async_task::submit(app, &r.bucket, plan, &req.request_id)?,
+            };
+            Ok((Reply::Answer(answer), "write"))
+        }
+        (action, None) => {
+            let i = Intent {
+                action,
+                bucket: &r.bucket.name,
+                acl: r.bucket.acl,
+                settings: &settings,
+                reads: vec![],
+                writes: vec![],
+                referer,
+            };
+            policy::authorize(&i, &r.auth, &app.keys)?;
+            let answer = match action {
+                Action::PutStyle(n) => style::put(app, &r.bucket, n, &body).await?,
+                Action::GetStyle(n) => style::get(&settings, n)?,
+                Action::DeleteStyle(n) => style::delete(&r.bucket, n).await?,
+                Action::ListStyles => style::list(&settings),
+                Action::PutProcessConfig => bucket_conf::put_process(&r.bucket, &body).await?,
+                Action::GetProcessConfig => bucket_conf::get_process(&settings),
+                Action::PutReferer => bucket_conf::put_referer(&r.bucket, &body).await?,
+                Action::GetReferer => bucket_conf::get_referer(&settings),
+                Action::AsyncStatus(id) => async_task::status(app, &r.bucket, id)?,
+                _ => return Err(OssError::method_not_allowed()),
+            };
+            Ok((Reply::Answer(answer), "api"))
+        }
+        // An object action without an object is classified as a bucket action above.
+        (_, Some(_)) => Err(OssError::method_not_allowed()),
+    }
+}
+
+/// How a watermark image is read: as part of a style when the request is one (the bucket
+/// owner chose it), otherwise as an ad-hoc image request of its own.
+fn mark_kind(source: protect::Request) -> protect::Request {
+    match source {
+        protect::Request::Style => protect::Request::Style,
+        _ => protect::Request::Image,
+    }
+}
+
+/// The ETag of a variant: a stable hash (SHA-256) of everything that changes its bytes.
+pub fn variant_etag(cache_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(cache_key.as_bytes());
+    format!("\"{}\"", hex::encode(&d[..12]))
+}

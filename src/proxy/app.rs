@@ -1,0 +1,114 @@
+//! The proxy application's shared state, built once from the configuration: buckets (stores and
+//! live settings, loaded from the state store), access keys, the worker pool, the variant and
+//! validator caches, the asynchronous task table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cache::{MetaCache, VariantCache};
+use super::tasks::Tasks;
+use super::workers::Workers;
+use crate::access::policy::Keys;
+use crate::bucket::state::StateStore;
+use crate::bucket::Bucket;
+use crate::config::{self, Config};
+use crate::error::OssError;
+use crate::route::HostMap;
+use crate::storage::{self, dir::DirStore};
+use crate::transform::Limits;
+
+pub struct App {
+    pub keys: Keys,
+    pub limits: Limits,
+    pub api: config::Api,
+    hosts: HostMap,
+    /// Requests whose Host names no bucket go here (so `127.0.0.1:8080` works out of the box).
+    default_bucket: String,
+    buckets: HashMap<String, Arc<Bucket>>,
+    pub workers: Workers,
+    pub cache: VariantCache,
+    /// Validators of remote sources, trusted for `origin.revalidate_s`.
+    pub metas: MetaCache,
+    pub tasks: Tasks,
+    pub cache_control: String,
+    pub host_id: String,
+}
+
+impl App {
+    /// Opens every bucket's store and the state store, and loads what the APIs stored. Runs
+    /// before the server starts, on a runtime of its own.
+    pub fn new(cfg: &Config) -> Result<App, String> {
+        let rt =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let state = Arc::new(open_state(&cfg.state, &cfg.origin)?);
+        let mut buckets = HashMap::new();
+        let mut custom = Vec::new();
+        for b in &cfg.buckets {
+            let store =
+                storage::open(&b.origin, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?;
+            let stored = rt.block_on(state.load(&b.name))?;
+            custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
+            buckets.insert(b.name.clone(), Arc::new(Bucket::new(b, store, stored, state.clone())));
+        }
+        Ok(App {
+            keys: Keys::new(&cfg.access_keys),
+            limits: cfg.limits.to_limits(),
+            api: cfg.api.clone(),
+            hosts: HostMap::new(&cfg.domains, &custom),
+            default_bucket: cfg.buckets.first().map(|b| b.name.clone()).unwrap_or_default(),
+            buckets,
+            workers: Workers::new(
+                cfg.server.transform_workers,
+                cfg.server.queue,
+                Duration::from_millis(cfg.server.queue_wait_ms),
+            ),
+            cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
+            metas: MetaCache::new(Duration::from_secs(cfg.origin.revalidate_s)),
+            tasks: Tasks::new(cfg.api.async_queue, cfg.api.async_kept),
+            cache_control: cfg.cache.cache_control.clone(),
+            host_id: cfg.server.host_id.clone(),
+        })
+    }
+
+    pub fn bucket(&self, name: &str) -> Option<&Arc<Bucket>> {
+        self.buckets.get(name)
+    }
+
+    /// The bucket and the object path. Virtual-host style (`<bucket>.<domain>`, custom domains)
+    /// first; for an IP-address Host, path style (`/<bucket>/<key>`) as the OSS SDKs send it to IP
+    /// endpoints; otherwise the default bucket.
+    pub fn bucket_and_path<'p>(
+        &self,
+        host: &str,
+        path: &'p str,
+    ) -> Result<(&Arc<Bucket>, &'p str), OssError> {
+        if let Some(name) = self.hosts.bucket_for(host) {
+            return self.buckets.get(name.as_ref()).map(|b| (b, path)).ok_or_else(OssError::no_such_bucket);
+        }
+        let bare =
+            host.rsplit_once(':').map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok() {
+            let rest = path.strip_prefix('/').unwrap_or(path);
+            let (first, tail) = rest.split_once('/').map_or((rest, ""), |(f, t)| (f, t));
+            if let Some(b) = self.buckets.get(first) {
+                let key_path = &path[1 + first.len()..];
+                let key_path = if tail.is_empty() && key_path.is_empty() { "/" } else { key_path };
+                return Ok((b, key_path));
+            }
+        }
+        self.buckets.get(&self.default_bucket).map(|b| (b, path)).ok_or_else(OssError::no_such_bucket)
+    }
+}
+
+/// The state store of the configuration; a directory is created on first use.
+fn open_state(st: &config::State, timeouts: &config::OriginTimeouts) -> Result<StateStore, String> {
+    let store: Arc<dyn storage::ObjectStore> = match &st.store {
+        config::Origin::Dir { path } => {
+            std::fs::create_dir_all(path).map_err(|e| format!("state directory {}: {e}", path.display()))?;
+            Arc::new(DirStore::new(path).map_err(|e| format!("state directory {}: {e}", path.display()))?)
+        }
+        other => storage::open(other, timeouts).map_err(|e| format!("state store: {e}"))?,
+    };
+    Ok(StateStore::new(store, &st.prefix))
+}

@@ -1,0 +1,273 @@
+//! A bucket that is a local directory. Keys resolve strictly inside the root (after symbolic
+//! links); every filesystem call runs on tokio's blocking pool. Writes are all or nothing: the
+//! bytes go to an unnamed file (`O_TMPFILE`) in the target's directory, are synced, linked under
+//! a temporary name no object key can spell (it holds a backslash) and renamed over the target,
+//! then the directory is synced. A process killed mid-write leaves the old object, or the new
+//! one, and nothing else (the unnamed file vanishes with the process).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{check_size, Meta, Object, ObjectKey, ObjectStore, RawAccess};
+use crate::error::OssError;
+
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(root: impl AsRef<Path>) -> std::io::Result<DirStore> {
+        Ok(DirStore { root: std::fs::canonicalize(root)? })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of `key`, if it exists inside the root (blocking: call from a blocking thread).
+    pub fn resolve_blocking(&self, key: &ObjectKey) -> Option<PathBuf> {
+        let path = std::fs::canonicalize(self.root.join(key.as_str())).ok()?;
+        (path.starts_with(&self.root) && path.is_file()).then_some(path)
+    }
+
+    /// The file and its metadata, off the async threads; `NoSuchKey` when absent.
+    pub async fn stat(&self, key: &ObjectKey) -> Result<(PathBuf, Meta), OssError> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || {
+            let store = DirStore { root };
+            let path = store.resolve_blocking(&key).ok_or_else(OssError::no_such_key)?;
+            let md = std::fs::metadata(&path).map_err(|_| OssError::no_such_key())?;
+            Ok((path, meta_of(&md)))
+        })
+        .await
+    }
+}
+
+/// Validators of a file: inode, size and modification time, as web servers make them. The inode
+/// matters: two writes within one tick of the filesystem clock keep size and mtime, but every
+/// write of ours renames a new file into place.
+pub fn meta_of(md: &std::fs::Metadata) -> Meta {
+    let mtime = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(md);
+    #[cfg(not(unix))]
+    let ino = 0u64;
+    Meta {
+        size: Some(md.len()),
+        etag: format!("\"{ino:x}-{:x}-{:x}\"", md.len(), nanos),
+        last_modified: Some(httpdate::fmt_http_date(mtime)),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, OssError> + Send + 'static,
+) -> Result<T, OssError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| OssError::internal())?
+}
+
+#[async_trait]
+impl ObjectStore for DirStore {
+    async fn head(&self, key: &ObjectKey) -> Result<Meta, OssError> {
+        self.stat(key).await.map(|(_, m)| m)
+    }
+
+    async fn get(&self, key: &ObjectKey, max_bytes: u64) -> Result<Object, OssError> {
+        let (path, meta) = self.stat(key).await?;
+        check_size(meta.size.unwrap_or(0), max_bytes)?;
+        let bytes = blocking(move || {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            let f = std::fs::File::open(&path).map_err(|_| OssError::no_such_key())?;
+            // The file may have grown since the stat: never read past the limit.
+            f.take(max_bytes + 1).read_to_end(&mut buf).map_err(|_| OssError::no_such_key())?;
+            check_size(buf.len() as u64, max_bytes)?;
+            Ok(buf)
+        })
+        .await?;
+        Ok(Object { bytes, meta })
+    }
+
+    async fn put(&self, key: &ObjectKey, body: Bytes, _content_type: &str) -> Result<Meta, OssError> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || {
+            write_atomic(&root, &key, &body).map_err(|e| {
+                tracing::warn!(error = %e, key = %key, "directory write failed");
+                OssError::internal()
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), OssError> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || {
+            if let Some(path) = (DirStore { root }).resolve_blocking(&key) {
+                std::fs::remove_file(path).map_err(|_| OssError::internal())?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn raw(&self) -> RawAccess<'_> {
+        RawAccess::Dir(self)
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
+}
+
+/// Writes `body` as `key` below `root`, atomically (see the module comment). Blocking.
+pub fn write_atomic(root: &Path, key: &ObjectKey, body: &[u8]) -> std::io::Result<Meta> {
+    use std::io::{Error, ErrorKind};
+    let target = root.join(key.as_str());
+    let name = target.file_name().ok_or_else(|| Error::new(ErrorKind::InvalidInput, "no file name"))?;
+    let name = name.to_os_string();
+    let parent = target.parent().unwrap_or(root);
+    std::fs::create_dir_all(parent)?;
+    // A symbolic link among the key's directories must not lead the write outside the root.
+    let parent = std::fs::canonicalize(parent)?;
+    if !parent.starts_with(root) {
+        return Err(Error::new(ErrorKind::PermissionDenied, "the key's directory leaves the bucket"));
+    }
+    let target = parent.join(&name);
+    if target.is_dir() {
+        return Err(Error::new(ErrorKind::AlreadyExists, "a directory has this key"));
+    }
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let temp = parent.join(format!(
+        ".{}\\imgedge-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        match unnamed_file(&parent) {
+            Some(mut f) => {
+                f.write_all(body)?;
+                f.sync_all()?;
+                link_unnamed(&f, &temp)?;
+            }
+            None => {
+                let mut f = std::fs::File::create_new(&temp)?;
+                f.write_all(body)?;
+                f.sync_all()?;
+            }
+        }
+        std::fs::rename(&temp, &target)?;
+        std::fs::File::open(&parent)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result?;
+    Ok(meta_of(&std::fs::metadata(&target)?))
+}
+
+/// An unnamed file in `dir` (Linux `O_TMPFILE`); `None` where the filesystem has none.
+fn unnamed_file(dir: &Path) -> Option<std::fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).mode(0o644).custom_flags(libc::O_TMPFILE).open(dir).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Gives the unnamed file a name (through `/proc/self/fd`, which needs no privilege, unlike
+/// `AT_EMPTY_PATH`).
+#[cfg(target_os = "linux")]
+fn link_unnamed(f: &std::fs::File, to: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+    let from = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
+    let to = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::linkat(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_: &std::fs::File, _: &Path) -> std::io::Result<()> {
+    unreachable!("unnamed files exist only on Linux")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> ObjectKey {
+        ObjectKey::new(s).unwrap()
+    }
+
+    fn temp_root(name: &str) -> PathBuf {
+        let base = std::env::temp_dir().join(format!("imgedge-dir-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("bucket")).unwrap();
+        base
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().unwrap().is_dir() {
+                out.extend(listing(&e.path()).into_iter().map(|n| format!("{name}/{n}")));
+            } else {
+                out.push(name);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn writes_replace_whole_objects_and_leave_nothing_else() {
+        let base = temp_root("write");
+        let store = DirStore::new(base.join("bucket")).unwrap();
+        let m1 = store.put(&key("a/b/c.jpg"), Bytes::from_static(b"first"), "image/jpeg").await.unwrap();
+        assert_eq!(store.get(&key("a/b/c.jpg"), 100).await.unwrap().bytes, b"first");
+        let m2 = store.put(&key("a/b/c.jpg"), Bytes::from_static(b"secnd"), "image/jpeg").await.unwrap();
+        assert_ne!(m1.etag, m2.etag, "same size, new bytes: a new validator");
+        assert_eq!(store.head(&key("a/b/c.jpg")).await.unwrap(), m2);
+        assert_eq!(listing(store.root()), ["a/b/c.jpg"]);
+        assert_eq!(store.get(&key("a/b/c.jpg"), 3).await.unwrap_err().code, "ImageTooLarge");
+        store.delete(&key("a/b/c.jpg")).await.unwrap();
+        store.delete(&key("a/b/c.jpg")).await.unwrap();
+        assert_eq!(store.head(&key("a/b/c.jpg")).await.unwrap_err().status, 404);
+        std::fs::remove_dir_all(base).ok();
+    }
+
+    #[tokio::test]
+    async fn writes_never_follow_links_out_of_the_root() {
+        let base = temp_root("escape");
+        std::fs::create_dir_all(base.join("outside")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("outside"), base.join("bucket/link")).unwrap();
+        let store = DirStore::new(base.join("bucket")).unwrap();
+        assert!(store.put(&key("link/x.jpg"), Bytes::from_static(b"x"), "").await.is_err());
+        assert!(listing(&base.join("outside")).is_empty());
+        std::fs::create_dir_all(base.join("bucket/adir")).unwrap();
+        assert!(store.put(&key("adir"), Bytes::from_static(b"x"), "").await.is_err());
+        std::fs::remove_dir_all(base).ok();
+    }
+}

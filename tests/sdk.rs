@@ -7,20 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::sdk::venv_python;
 use common::server::start;
-
-fn venv_python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv");
-    let py = venv.join("bin/python");
-    let ready = Command::new(&py).args(["-c", "import oss2, requests"]).status().is_ok_and(|s| s.success());
-    if !ready {
-        let st = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3");
-        assert!(st.success(), "python3 -m venv failed (Debian: apt-get install python3-venv)");
-        let st = Command::new(venv.join("bin/pip")).args(["install", "-q", "oss2==2.19.1"]).status().unwrap();
-        assert!(st.success(), "pip install oss2 failed");
-    }
-    py
-}
 
 #[test]
 fn the_official_python_sdk_works_unchanged() {

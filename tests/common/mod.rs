@@ -5,6 +5,7 @@
 pub mod fixtures;
 pub mod origin;
 pub mod s3;
+pub mod sdk;
 pub mod server;
 pub mod sign;
 pub mod tls;

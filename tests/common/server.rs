@@ -92,29 +92,43 @@ pub fn start_with_env(name: &str, server_extra: &str, rest: &str, env: &[(&str, 
         "domains = [\"localhost\"]\n[server]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:{mport}\"\n{server_extra}\n{}",
         rest.replace("{dir}", &bucket.display().to_string())
     );
-    let conf_path = dir.join("imgedge.toml");
-    std::fs::write(&conf_path, conf).unwrap();
+    std::fs::write(dir.join("imgedge.toml"), conf).unwrap();
+    spawn(&dir, format!("127.0.0.1:{port}"), format!("127.0.0.1:{mport}"), bucket, env, "log")
+}
+
+impl Proxy {
+    /// Kills this instance (SIGKILL) and starts a new one on the same configuration and ports.
+    pub fn restart(mut self) -> Proxy {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let root = self.dir.parent().unwrap().to_path_buf();
+        spawn(&root, self.addr.clone(), self.metrics.clone(), self.dir.clone(), &[], "log.restarted")
+    }
+
+    /// The process id (for /proc inspection and signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn spawn(root: &Path, addr: String, metrics: String, dir: PathBuf, env: &[(&str, &str)], log: &str) -> Proxy {
     let child = Command::new(env!("CARGO_BIN_EXE_imgedge"))
         .arg("serve")
         .arg("--config")
-        .arg(&conf_path)
+        .arg(root.join("imgedge.toml"))
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(root.join(log)).unwrap()))
         .spawn()
         .unwrap();
-    let proxy = Proxy {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-        metrics: format!("127.0.0.1:{mport}"),
-        dir: bucket,
-    };
+    let proxy = Proxy { child, addr, metrics, dir };
+    let dir = root;
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(&proxy.addr).is_err() || TcpStream::connect(&proxy.metrics).is_err() {
         assert!(
             Instant::now() < deadline,
             "proxy did not start: {}",
-            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+            std::fs::read_to_string(dir.join(log)).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -166,15 +180,31 @@ pub fn try_request(
     target: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<Response> {
+    try_request_body(addr, method, target, headers, b"")
+}
+
+/// [`try_request`] with a body (sent with its Content-Length when not empty).
+pub fn try_request_body(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (k, v) in headers {
+    let host = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("host")).map_or("localhost", |(_, v)| *v);
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no complete head"))?;

@@ -18,3 +18,13 @@ pub fn presign_v1(ak: &str, sk: &str, bucket: &str, key: &str, process: Option<&
     let process = process.map(|p| format!("x-oss-process={}&", enc(p))).unwrap_or_default();
     format!("/{key}?{process}OSSAccessKeyId={}&Expires={expires}&Signature={}", enc(ak), enc(&sig))
 }
+
+/// The `Date` and `Authorization` headers of an OSS V1 header-signed request:
+/// `VERB\nContent-MD5\nContent-Type\nDate\n/<bucket>/<key>[?sub-resource]`.
+pub fn header_v1(ak: &str, sk: &str, method: &str, content_type: &str, resource: &str) -> (String, String) {
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(sk.as_bytes()).unwrap();
+    mac.update(format!("{method}\n\n{content_type}\n{date}\n{resource}").as_bytes());
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    (date, format!("OSS {ak}:{sig}"))
+}

@@ -418,3 +418,15 @@ fn clients_leaving_while_queued_leak_no_worker_or_queue_slot() {
     assert_eq!(r.status, 200);
     assert!(t.elapsed() < Duration::from_secs(2), "a fresh request waited {:?}", t.elapsed());
 }
+
+#[test]
+fn hostile_keys_are_refused_as_request_paths() {
+    let p = start("px-hostile", "", PUBLIC);
+    for key in common::fixtures::HOSTILE_KEYS.iter().filter(|k| !k.is_empty()) {
+        let encoded: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+        for target in [format!("/{encoded}"), format!("/{encoded}?x-oss-process=image/info")] {
+            let r = get(&p.addr, &target);
+            assert_eq!((r.status, r.xml("Code").as_deref()), (400, Some("InvalidObjectName")), "{key:?}");
+        }
+    }
+}

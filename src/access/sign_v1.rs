@@ -25,7 +25,7 @@ pub const V1_SUBRESOURCES: &[&str] = &[
     "inventory", "inventoryId", "continuation-token", "worm", "wormId", "wormExtend",
     "replication", "replicationLocation", "replicationProgress", "transferAcceleration", "cname",
     "metaQuery", "x-oss-ac-source-ip", "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id",
-    "x-oss-ac-forward-allow", "resourceGroup", "style", "styleName", "x-oss-async-process",
+    "x-oss-ac-forward-allow", "resourceGroup", "style", "styleName", "x-oss-async-process", "processConfiguration",
     "regionList", "x-oss-write-get-object-response", "bucketArchiveDirectRead", "httpsConfig",
     "redundancyTransition", "x-oss-target-redundancy-type", "x-oss-redundancy-transition-taskid",
     "accessPoint", "accessPointPolicy", "publicAccessBlock", "x-oss-access-point-name",

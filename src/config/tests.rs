@@ -28,6 +28,12 @@ fn the_example_documents_every_default() {
     assert_eq!(cfg.limits, LimitsConf::default());
     assert_eq!(cfg.origin, OriginTimeouts::default());
     assert_eq!(cfg.cache, Cache::default());
+    assert_eq!(cfg.api, Api::default());
+    let mut state = State::default();
+    if let Origin::Dir { path } = &mut state.store {
+        *path = base().join(&*path);
+    }
+    assert_eq!(cfg.state, state);
     assert_eq!(cfg.buckets[0].referer, Referer::default());
     assert_eq!(cfg.buckets[0].acl, Acl::PublicRead);
     assert_eq!(cfg.limits.to_limits(), Limits::default());
@@ -102,4 +108,21 @@ fn origins_of_every_kind_parse() {
         let e = parse(&bad).unwrap_err();
         assert_eq!(e.path, format!("buckets[0].{key}"), "{bad}: {e}");
     }
+}
+
+#[test]
+fn state_must_not_be_readable_as_objects() {
+    let dir = std::env::temp_dir().join(format!("imgedge-conf-state-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bucket/inner")).unwrap();
+    let conf = |state: &str| {
+        format!("[[buckets]]\nname = \"demo\"\n[buckets.origin]\ntype = \"dir\"\npath = \"bucket\"\n{state}")
+    };
+    assert!(Config::parse(&conf(""), &dir).is_ok());
+    let inside = conf("[state.store]\ntype = \"dir\"\npath = \"bucket/inner\"\n");
+    assert_eq!(Config::parse(&inside, &dir).unwrap_err().path, "state.store.path");
+    let http = conf("[state.store]\ntype = \"http\"\nurl = \"http://127.0.0.1:1\"\n");
+    assert_eq!(Config::parse(&http, &dir).unwrap_err().path, "state.store");
+    let key = "[[access_keys]]\nid = \"a\"\nsecret = \"b\"\nwrite = [\"nosuch\"]\n";
+    assert_eq!(Config::parse(&format!("{key}{}", conf("")), &dir).unwrap_err().path, "access_keys[0].write");
+    std::fs::remove_dir_all(dir).ok();
 }

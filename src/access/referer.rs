@@ -27,7 +27,7 @@
 //!   as an NFA: O(Referer × entry) time, no backtracking blow-up.
 
 /// A bucket's Referer configuration; `Default` is OSS's default (no effective protection).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RefererConfig {
     /// `AllowEmptyReferer` (OSS default `true`).
     pub allow_empty: bool,

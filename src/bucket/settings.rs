@@ -41,16 +41,6 @@ pub struct Process {
     pub delimiters: Vec<String>,
 }
 
-/// The RefererConfiguration document as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Referer {
-    pub allow_empty: bool,
-    pub allow_truncate_query: bool,
-    pub truncate_path: bool,
-    pub whitelist: Vec<String>,
-    pub blacklist: Vec<String>,
-}
-
 /// What the bucket APIs set, per section. A section present here replaces the configuration's
 /// (see docs/decisions.md: the API's last word wins over the file).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +51,7 @@ pub struct Stored {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<Process>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub referer: Option<Referer>,
+    pub referer: Option<RefererConfig>,
 }
 
 /// The settings every request of a bucket reads (through an atomic pointer swap).
@@ -98,7 +88,7 @@ impl Settings {
         });
         let referer = stored.referer.clone().unwrap_or_else(|| {
             let r = &conf.referer;
-            Referer {
+            RefererConfig {
                 allow_empty: r.allow_empty,
                 allow_truncate_query: r.allow_truncate_query,
                 truncate_path: r.truncate_path,
@@ -108,13 +98,7 @@ impl Settings {
         });
         Settings {
             protect: ProtectConfig { enabled: process.source_protect, suffixes: process.suffixes.clone() },
-            referer: RefererConfig {
-                allow_empty: referer.allow_empty,
-                allow_truncate_query: referer.allow_truncate_query,
-                truncate_path: referer.truncate_path,
-                whitelist: referer.whitelist.clone(),
-                blacklist: referer.blacklist.clone(),
-            },
+            referer,
             styles,
             process,
         }

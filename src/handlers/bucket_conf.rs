@@ -3,7 +3,8 @@
 //! and `/?referer` (RefererConfiguration). PUT replaces the whole document, as in OSS.
 
 use super::style::xml_answer;
-use crate::bucket::settings::{self, Process, Referer};
+use crate::access::referer::RefererConfig;
+use crate::bucket::settings::{self, Process};
 use crate::bucket::xml::{self, ProcessDoc, RefererDoc};
 use crate::bucket::{Bucket, Settings};
 use crate::error::OssError;
@@ -47,7 +48,7 @@ pub async fn put_referer(bucket: &Bucket, body: &[u8]) -> Result<Answer, OssErro
     for r in d.whitelist.iter().chain(&d.blacklist) {
         settings::validate_referer_entry(r).map_err(|m| OssError::new(400, "InvalidArgument", None, m))?;
     }
-    let referer = Referer {
+    let referer = RefererConfig {
         allow_empty: d.allow_empty,
         allow_truncate_query: d.allow_truncate_query,
         truncate_path: d.truncate_path,

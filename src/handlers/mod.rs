@@ -97,89 +97,50 @@ pub async fn serve(
     body: Bytes,
 ) -> Result<(Reply, &'static str), OssError> {
     let settings = r.bucket.settings();
-    let referer = req.header("referer");
+    let authorize = |reads, writes| {
+        let i = Intent {
+            action: &r.action,
+            bucket: &r.bucket.name,
+            acl: r.bucket.acl,
+            settings: &settings,
+            reads,
+            writes,
+            referer: req.header("referer"),
+        };
+        policy::authorize(&i, &r.auth, &app.keys)
+    };
     match (&r.action, &r.key) {
         (Action::GetObject | Action::Process(_), Some(key)) => {
             let job = object::job(app, &r.bucket, &settings, key, &r.action).await?;
-            let kind = match &job {
-                None => protect::Request::Raw,
-                Some(j) if j.pipeline.style.is_some() => protect::Request::Style,
-                Some(_) => protect::Request::Image,
+            let Some(job) = job else {
+                authorize(vec![(key.as_str(), protect::Request::Raw)], vec![])?;
+                return object::raw(app, &r.bucket, key, req).await.map(|a| (a, "raw"));
             };
-            let object = job.as_ref().map_or(key, |j| &j.object);
-            let mut reads = vec![(object.as_str(), kind)];
-            if let Some(j) = &job {
-                reads.extend(j.pipeline.object_keys().into_iter().map(|k| (k, mark_kind(kind))));
-                if j.pipeline.saveas.is_some() {
-                    return Err(OssError::new(
-                        400,
-                        "InvalidArgument",
-                        None,
-                        "sys/saveas is only allowed with POST",
-                    ));
-                }
+            if job.pipeline.saveas.is_some() {
+                return Err(OssError::new(
+                    400,
+                    "InvalidArgument",
+                    None,
+                    "sys/saveas is only allowed with POST",
+                ));
             }
-            let i = Intent {
-                action: &r.action,
-                bucket: &r.bucket.name,
-                acl: r.bucket.acl,
-                settings: &settings,
-                reads,
-                writes: vec![],
-                referer,
-            };
-            let grant = policy::authorize(&i, &r.auth, &app.keys)?;
-            match job {
-                None => object::raw(app, &r.bucket, key, req).await.map(|a| (a, "raw")),
-                Some(j) => {
-                    process::get(app, &r.bucket, j, req, &grant).await.map(|(a, o)| (Reply::Answer(a), o))
-                }
-            }
+            let grant = authorize(job.reads(), vec![])?;
+            process::get(app, &r.bucket, job, req, &grant).await.map(|(a, o)| (Reply::Answer(a), o))
         }
         (Action::SaveAs | Action::AsyncProcess, Some(key)) => {
-            let field = if r.action == Action::SaveAs { "x-oss-process" } else { "x-oss-async-process" };
-            let plan = saveas::plan(
-                app,
-                &r.bucket,
-                &settings,
-                key,
-                &request::form_field(&body, field)?,
-                r.action == Action::AsyncProcess,
-            )?;
-            let kind = if plan.job.pipeline.style.is_some() {
-                protect::Request::Style
-            } else {
-                protect::Request::Image
-            };
-            let mut reads = vec![(key.as_str(), kind)];
-            reads.extend(plan.job.pipeline.object_keys().into_iter().map(|k| (k, mark_kind(kind))));
-            let i = Intent {
-                action: &r.action,
-                bucket: &r.bucket.name,
-                acl: r.bucket.acl,
-                settings: &settings,
-                reads,
-                writes: vec![plan.target.name.as_str()],
-                referer,
-            };
-            policy::authorize(&i, &r.auth, &app.keys)?;
-            let answer = match r.action {
-                Action::SaveAs => saveas::run(app, &r.bucket, plan).await?,
-                _ => async_task::submit(app, &r.bucket, plan, &req.request_id)?,
+            let is_async = r.action == Action::AsyncProcess;
+            let field = if is_async { "x-oss-async-process" } else { "x-oss-process" };
+            let process = request::form_field(&body, field)?;
+            let plan = saveas::plan(app, &r.bucket, &settings, key, &process, is_async)?;
+            authorize(plan.job.reads(), vec![plan.target.name.as_str()])?;
+            let answer = match is_async {
+                false => saveas::run(app, &r.bucket, plan).await?,
+                true => async_task::submit(app, &r.bucket, plan, &req.request_id)?,
             };
             Ok((Reply::Answer(answer), "write"))
         }
         (action, None) => {
-            let i = Intent {
-                action,
-                bucket: &r.bucket.name,
-                acl: r.bucket.acl,
-                settings: &settings,
-                reads: vec![],
-                writes: vec![],
-                referer,
-            };
-            policy::authorize(&i, &r.auth, &app.keys)?;
+            authorize(vec![], vec![])?;
             let answer = match action {
                 Action::PutStyle(n) => style::put(app, &r.bucket, n, &body).await?,
                 Action::GetStyle(n) => style::get(&settings, n)?,
@@ -196,6 +157,17 @@ pub async fn serve(
         }
         // An object action without an object is classified as a bucket action above.
         (_, Some(_)) => Err(OssError::method_not_allowed()),
+    }
+}
+
+impl Job {
+    /// The objects the job reads, and how: its source (through a style or an ad-hoc `image/`
+    /// pipeline), then each watermark image.
+    fn reads(&self) -> Vec<(&str, protect::Request)> {
+        let kind =
+            if self.pipeline.style.is_some() { protect::Request::Style } else { protect::Request::Image };
+        let marks = self.pipeline.object_keys().into_iter().map(|k| (k, mark_kind(kind)));
+        std::iter::once((self.object.as_str(), kind)).chain(marks).collect()
     }
 }
 

@@ -78,7 +78,7 @@ fn watermark(c: &mut Criterion) {
     let limits = Limits::default();
     let oss = fixtures::root().join("oss");
     let objects = transform::DirObjects::new(&oss).unwrap();
-    let env = Env { limits: &limits, objects: &objects, fonts: transform::text::Fonts::system() };
+    let env = Env::with_objects(&limits, &objects);
     let b64 = |s: &str| transform::b64::encode(s.as_bytes());
     let src = photo("flowers1080p.jpg");
     let cases = [

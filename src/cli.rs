@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::transform::env;
-use crate::transform::text::Fonts;
 use crate::transform::{self, DirObjects, Env, Error, Limits};
 
 /// imgedge: an image edge proxy that speaks Alibaba Cloud OSS's x-oss-process dialect.
@@ -164,7 +163,7 @@ fn process_file(
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let objects =
         DirObjects::new(&dir).map_err(|e| Failure::Io(format!("--bucket {}: {e}", dir.display())))?;
-    let env = Env { limits: &limits, objects: &objects, fonts: Fonts::system() };
+    let env = Env::with_objects(&limits, &objects);
     let rendered = transform::run(&src, &pipeline, &env)?;
     let written = if output.as_os_str() == "-" {
         use std::io::Write;

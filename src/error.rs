@@ -118,9 +118,13 @@ impl From<transform::Error> for OssError {
     }
 }
 
-/// Escapes text for XML element content.
+/// Escapes text for XML element content. Characters XML 1.0 cannot hold at all (controls but
+/// tab, newline and carriage return; a request can put them in a process string that a message
+/// quotes) are written as `\u{..}`, so the body always parses.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.contains(['<', '>', '&', '"', '\'']) {
+    let forbidden =
+        |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r') || c == '\u{FFFE}' || c == '\u{FFFF}';
+    if !s.contains(['<', '>', '&', '"', '\'']) && !s.contains(forbidden) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -131,6 +135,7 @@ pub fn escape(s: &str) -> Cow<'_, str> {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if forbidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -156,5 +161,13 @@ mod tests {
             OssError::access_denied(Some("0003-00000503"), "You are denied by bucket referer policy.");
         r.bucket_name = Some("demo".into());
         assert!(r.xml("id", "h").contains("<BucketName>demo</BucketName>"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_xml() {
+        let e = OssError::from(transform::Error::invalid(None, "bad \u{1}\u{1b}[31m\u{7f} value\tok"));
+        let x = e.xml("id", "h");
+        assert!(x.contains("<Message>bad \\u{1}\\u{1b}[31m\\u{7f} value\tok</Message>"), "{x}");
+        assert!(!x.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n')));
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use common::{read, run};
 use imgedge::transform::Code;
@@ -184,4 +185,80 @@ fn random_pipelines_on_real_images_never_panic() {
             Err(e) => assert_ne!(e.code, Code::InternalError, "{process}: {e}"),
         }
     }
+}
+
+#[test]
+fn tiny_files_with_huge_canvases_are_refused_before_allocating() {
+    use common::fixtures::{bmp_rle, gif_canvas, huge_png, webp_animation, webp_lossless_header};
+    let _g = SERIAL.lock().unwrap();
+    // Each is within the 250-megapixel source limit (or the frame limit is what stops it) and
+    // a few bytes long, and each would allocate 0.4–1.9 GB if decoded.
+    let cases: [(&str, Vec<u8>); 6] = [
+        ("GIF with a 15000×16000 screen", gif_canvas(15000, 16000, 0, 0)),
+        ("GIF with a 1-px frame far away", gif_canvas(1, 1, 14999, 15999)),
+        ("lossless WebP of 10000²", webp_lossless_header(10000, 10000)),
+        ("RLE BMP of 30000×8000", bmp_rle(30000, 8000)),
+        ("PNG of 240 MP", huge_png(16000, 15000)),
+        ("animated WebP of 1000 frames", webp_animation(1000)),
+    ];
+    for (what, src) in &cases {
+        assert!(src.len() < 64_000, "{what} is {} bytes", src.len());
+        for process in ["image/resize,w_100", "image/format,png"] {
+            let (res, grew) = peak_growth(|| run(src, process));
+            let e = res.expect_err(what);
+            assert_eq!(e.code, Code::ImageTooLarge, "{what} {process}: {e}");
+            assert!(grew < 32 << 20, "{what} {process}: heap grew by {grew} bytes");
+        }
+    }
+    // The same kinds of file at a size that fits are decoded.
+    for (what, src) in [("small GIF", gif_canvas(300, 200, 0, 0)), ("small BMP", bmp_rle(300, 200))] {
+        assert_eq!(common::dims(&src, "image/resize,w_100"), (100, 67), "{what}");
+    }
+}
+
+#[test]
+fn costly_pipelines_are_refused_up_front() {
+    let _g = SERIAL.lock().unwrap();
+    let big = common::png(&image::DynamicImage::new_rgb8(4000, 4000));
+    // Forty full-frame sharpens of 16 megapixels: ~2 000 megapixel passes, refused before
+    // decoding (the PNG alone would be 48 MB of pixels).
+    let sharpen = vec!["sharpen,100"; 40].join("/");
+    let (res, grew) = peak_growth(|| run(&big, &format!("image/{sharpen}")));
+    let e = res.unwrap_err();
+    assert_eq!(e.code, Code::InvalidArgument, "{e}");
+    assert!(e.message.contains("megapixel passes"), "{e}");
+    assert!(grew < 4 << 20, "heap grew by {grew} bytes");
+    // A few are fine, and so is a long pipeline on a small image.
+    let small = read("oss/example.jpg");
+    assert!(run(&small, &format!("image/{sharpen}")).is_ok());
+    assert!(run(&big, "image/sharpen,100/resize,w_100").is_ok());
+}
+
+#[test]
+fn a_run_stops_at_its_deadline_or_when_cancelled() {
+    use imgedge::transform::{parse, Env, Limits, NoStyles, Stop};
+    let _g = SERIAL.lock().unwrap();
+    let limits = Limits::default();
+    let src = common::jpeg(2000, 2000);
+    let blurs = vec!["blur,r_50,s_50"; 40].join("/");
+    let pipeline = parse(&format!("image/{blurs}"), &NoStyles, &limits).unwrap();
+    let mut env = Env::new(&limits);
+    env.stop = Stop::within(Duration::ZERO);
+    assert_eq!(imgedge::transform::run(&src, &pipeline, &env).unwrap_err().code, Code::ProcessTimeout);
+    // Cancelled from another thread while it runs: it ends at the next action, not after 40.
+    let stop = Stop::never();
+    let (s2, src2, p2) = (stop.clone(), src.clone(), pipeline.clone());
+    let run = std::thread::spawn(move || {
+        let limits = Limits::default();
+        let mut env = Env::new(&limits);
+        env.stop = s2;
+        let t = Instant::now();
+        (imgedge::transform::run(&src2, &p2, &env), t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    stop.cancel();
+    let (res, took) = run.join().unwrap();
+    assert_eq!(res.unwrap_err().code, Code::Cancelled, "after {took:?}");
+    // Without a stop the same pipeline runs to the end.
+    assert!(imgedge::transform::run(&src, &pipeline, &Env::new(&limits)).is_ok());
 }

@@ -59,6 +59,9 @@ pub enum Auth {
         /// `UNSIGNED-PAYLOAD`. The signature covers only this claim, so a caller that reads a
         /// body must compare the body's SHA-256 with it before trusting the body.
         payload_sha256: Option<[u8; 32]>,
+        /// Presigned URLs: the last second (Unix time) the URL is valid, which bounds how long
+        /// a response to it may be kept.
+        expires: Option<i64>,
     },
 }
 

@@ -75,12 +75,18 @@ pub struct Grant {
     pub signed: bool,
     /// Signed with an `Authorization` header (not a presigned URL).
     pub by_header: bool,
+    /// A presigned URL's last valid second (Unix time).
+    pub expires: Option<i64>,
+    /// The bucket is private: only signed requests read it.
+    pub private: bool,
 }
 
 pub fn authorize(i: &Intent<'_>, auth: &Auth, keys: &Keys) -> Result<Grant, OssError> {
-    let (key_id, by_header) = match auth {
-        Auth::Anonymous => (None, false),
-        Auth::Signed { access_key_id, by_header, .. } => (Some(access_key_id.as_str()), *by_header),
+    let (key_id, by_header, expires) = match auth {
+        Auth::Anonymous => (None, false, None),
+        Auth::Signed { access_key_id, by_header, expires, .. } => {
+            (Some(access_key_id.as_str()), *by_header, *expires)
+        }
     };
     if i.acl == Acl::Private && key_id.is_none() {
         return Err(OssError::access_denied(
@@ -124,7 +130,7 @@ pub fn authorize(i: &Intent<'_>, auth: &Auth, keys: &Keys) -> Result<Grant, OssE
             }
         }
     }
-    Ok(Grant { signed: key_id.is_some(), by_header })
+    Ok(Grant { signed: key_id.is_some(), by_header, expires, private: i.acl == Acl::Private })
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ fn settings() -> Settings {
 }
 
 fn signed(id: &str, by_header: bool) -> Auth {
-    Auth::Signed { access_key_id: id.into(), by_header, payload_sha256: None }
+    Auth::Signed { access_key_id: id.into(), by_header, payload_sha256: None, expires: None }
 }
 
 #[test]

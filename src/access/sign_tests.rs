@@ -72,7 +72,13 @@ fn auth(method: &str, url: &str, headers: &[(&str, &str)], now: u64) -> Result<A
 }
 
 fn signed(by_header: bool) -> Result<Auth, AuthError> {
-    Ok(Auth::Signed { access_key_id: "ak".into(), by_header, payload_sha256: None })
+    Ok(Auth::Signed { access_key_id: "ak".into(), by_header, payload_sha256: None, expires: None })
+}
+
+/// A presigned URL's success: it reports the last second it is valid (for Cache-Control).
+fn presigned(expires: u64) -> Result<Auth, AuthError> {
+    let expires = Some(expires as i64);
+    Ok(Auth::Signed { access_key_id: "ak".into(), by_header: false, payload_sha256: None, expires })
 }
 
 fn code(r: Result<Auth, AuthError>) -> (&'static str, Option<&'static str>) {
@@ -91,8 +97,8 @@ const GO_V1_VERSION: &str = "http://bucket.example.com/key?versionId=versionId&O
 #[test]
 fn spec_v1_vectors_verify_until_expiry() {
     for url in [V1_RESIZE, V1_STYLE, GO_V1_VERSION] {
-        assert_eq!(auth("GET", url, &[], 1_699_807_000), signed(false), "{url}");
-        assert_eq!(auth("GET", url, &[], 1_699_807_420), signed(false), "{url}");
+        assert_eq!(auth("GET", url, &[], 1_699_807_000), presigned(1_699_807_420), "{url}");
+        assert_eq!(auth("GET", url, &[], 1_699_807_420), presigned(1_699_807_420), "{url}");
         let late = auth("GET", url, &[], 1_699_807_421);
         assert_eq!(code(late), ("AccessDenied", Some(EC_EXPIRED)), "{url}");
     }
@@ -126,7 +132,7 @@ fn v1_one_character_mutations_fail() {
     }
     // AT-21: `%2C` and `,` decode to the same bytes, so the same canonical form: accepted.
     let literal = V1_RESIZE.replace("%2Cw_100", ",w_100");
-    assert_eq!(auth("GET", &literal, &[], t), signed(false));
+    assert_eq!(auth("GET", &literal, &[], t), presigned(1_699_807_420));
 }
 
 #[test]
@@ -175,8 +181,8 @@ fn spec_v4_vector_verifies_until_expiry() {
     let sts = sign_v4::string_to_sign_for_tests("20231217T025437Z", "20231217", "cn-hangzhou", &creq);
     assert!(sts.ends_with("\n5d341a5d83e9d49eae4609a5fe1fa634d61d37bc24fd01b86563b4b5e306126e"));
 
-    assert_eq!(auth("GET", V4_SPEC, &[], V4_SPEC_T + 10), signed(false));
-    assert_eq!(auth("GET", V4_SPEC, &[], V4_SPEC_T + 599), signed(false));
+    assert_eq!(auth("GET", V4_SPEC, &[], V4_SPEC_T + 10), presigned(V4_SPEC_T + 599));
+    assert_eq!(auth("GET", V4_SPEC, &[], V4_SPEC_T + 599), presigned(V4_SPEC_T + 599));
     assert_eq!(code(auth("GET", V4_SPEC, &[], V4_SPEC_T + 600)), ("AccessDenied", Some(EC_EXPIRED)));
     let early = auth("GET", V4_SPEC, &[], V4_SPEC_T - 901);
     assert_eq!(code(early), ("AccessDenied", Some(sign::EC_V4_NOT_YET_VALID)));
@@ -236,13 +242,13 @@ fn sdk_presigned_urls_verify_until_expiry() {
         (SDK_V4_URL_CJK_PLAIN, 3600),
     ];
     for (url, ttl) in urls {
-        assert_eq!(auth("GET", url, &[], NOW), signed(false), "{url}");
-        assert_eq!(auth("GET", url, &[], NOW + ttl), signed(false), "{url}");
+        assert_eq!(auth("GET", url, &[], NOW), presigned(NOW + ttl), "{url}");
+        assert_eq!(auth("GET", url, &[], NOW + ttl), presigned(NOW + ttl), "{url}");
         assert_eq!(code(auth("GET", url, &[], NOW + ttl + 1)), ("AccessDenied", Some(EC_EXPIRED)));
         // The key's encoding is where implementations go wrong: `%2F` and `/` are the same
         // key, `+` is a literal plus, and a space that is not the signed one fails.
         let slash = url.replace("dir%2F", "dir/");
-        assert_eq!(auth("GET", &slash, &[], NOW), signed(false), "{slash}");
+        assert_eq!(auth("GET", &slash, &[], NOW), presigned(NOW + ttl), "{slash}");
         for wrong in [url.replace("%2B1", "%201"), url.replace("%20photo", "+photo")] {
             if wrong != url {
                 assert_eq!(code(auth("GET", &wrong, &[], NOW)), SDM, "{wrong}");

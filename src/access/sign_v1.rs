@@ -58,7 +58,7 @@ pub(super) fn verify_header(
     sign::check_skew(t, now)?;
     let sts = string_to_sign(req, date)?;
     check(creds, ak, provided, sts)?;
-    Ok(Auth::Signed { access_key_id: ak.to_string(), by_header: true, payload_sha256: None })
+    Ok(Auth::Signed { access_key_id: ak.to_string(), by_header: true, payload_sha256: None, expires: None })
 }
 
 /// Verifies a presigned URL (`OSSAccessKeyId`, `Expires`, `Signature`).
@@ -88,7 +88,12 @@ pub(super) fn verify_query(
     // The text as received fills the Date slot: that is what the client signed.
     let sts = string_to_sign(req, expires)?;
     check(creds, ak, provided, sts)?;
-    Ok(Auth::Signed { access_key_id: ak.to_string(), by_header: false, payload_sha256: None })
+    Ok(Auth::Signed {
+        access_key_id: ak.to_string(),
+        by_header: false,
+        payload_sha256: None,
+        expires: Some(deadline),
+    })
 }
 
 /// Looks the key up and compares base64(HMAC-SHA1(secret, sts)) with `provided`.

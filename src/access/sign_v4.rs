@@ -60,7 +60,7 @@ pub(super) fn verify_header(
     sign::check_skew(t, now)?;
     let additional = parse_additional(additional)?;
     let signed = Signed { cred, datetime, additional, provided };
-    check(req, creds, signed, true)
+    check(req, creds, signed, None)
 }
 
 /// Verifies a presigned URL (`x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=…`).
@@ -101,7 +101,7 @@ pub(super) fn verify_query(
         .ok_or_else(|| access_denied(None, "x-oss-signature is missing"))?;
     let additional = parse_additional(sign::unique_param(req, "x-oss-additional-headers")?)?;
     let signed = Signed { cred, datetime, additional, provided };
-    check(req, creds, signed, false)
+    check(req, creds, signed, Some(t + expires))
 }
 
 fn parse_credential(value: Option<&str>) -> Result<Credential<'_>, AuthError> {
@@ -158,8 +158,10 @@ fn check(
     req: &RequestParts<'_>,
     creds: &dyn Credentials,
     signed: Signed<'_>,
-    by_header: bool,
+    // Presigned URLs: their last valid second; `None` for the Authorization header.
+    expires: Option<i64>,
 ) -> Result<Auth, AuthError> {
+    let by_header = expires.is_none();
     let payload = sign::single_header(req, "x-oss-content-sha256")?.map(str::trim);
     let payload_sha256 = match payload {
         None | Some(UNSIGNED_PAYLOAD) => None,
@@ -185,7 +187,7 @@ fn check(
     if !ok {
         return Err(sign::signature_mismatch(sts));
     }
-    Ok(Auth::Signed { access_key_id: signed.cred.ak.to_string(), by_header, payload_sha256 })
+    Ok(Auth::Signed { access_key_id: signed.cred.ak.to_string(), by_header, payload_sha256, expires })
 }
 
 /// VERB\nURI\nQUERY\nHEADERS\nADDITIONAL\nPAYLOAD, spec §1.8.

@@ -134,7 +134,8 @@ impl Default for Server {
     }
 }
 
-/// The transform limits; defaults are OSS's (see `transform::Limits`).
+/// The transform limits; the size defaults are OSS's (see `transform::Limits`), the resource
+/// bounds are imgedge's own (docs/decisions.md, "Hostile inputs").
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConf {
@@ -143,6 +144,17 @@ pub struct LimitsConf {
     pub max_src_pixels: u64,
     pub max_out_side: u32,
     pub max_out_pixels: u64,
+    /// Frames an animated source may have.
+    pub max_frames: u32,
+    /// Memory one request may need (estimated from the header before decoding).
+    pub max_decode_bytes: u64,
+    /// Memory all requests together may hold for sources and processing; a request waits
+    /// (at most `server.queue_wait_ms`) for its share, then gets 503.
+    pub memory_budget_bytes: u64,
+    /// Work one pipeline may ask for, in megapixel passes; more is refused with 400.
+    pub max_work_mpx: u64,
+    /// Longest a transform may run, in milliseconds (checked between actions and frames).
+    pub process_timeout_ms: u64,
 }
 
 impl Default for LimitsConf {
@@ -154,6 +166,11 @@ impl Default for LimitsConf {
             max_src_pixels: l.max_src_pixels,
             max_out_side: l.max_out_side,
             max_out_pixels: l.max_out_pixels,
+            max_frames: l.max_frames,
+            max_decode_bytes: l.max_decode_bytes,
+            memory_budget_bytes: 1 << 30,
+            max_work_mpx: l.max_work_mpx,
+            process_timeout_ms: 10_000,
         }
     }
 }
@@ -166,6 +183,9 @@ impl LimitsConf {
             max_src_pixels: self.max_src_pixels,
             max_out_side: self.max_out_side,
             max_out_pixels: self.max_out_pixels,
+            max_frames: self.max_frames,
+            max_decode_bytes: self.max_decode_bytes,
+            max_work_mpx: self.max_work_mpx,
             ..Limits::default()
         }
     }
@@ -228,12 +248,18 @@ pub struct Bucket {
     pub origin: Origin,
     /// Style name → `image/...` content.
     pub styles: BTreeMap<String, String>,
-    /// Enabled style separators: any of "@!", "-", "_", "/", "!".
+    /// Enabled style separators: any of "@!", "-", "_", "/", "!" (default `!` and `@!`, as the
+    /// README documents; `[]` turns separators off).
+    #[serde(default = "default_delimiters")]
     pub style_delimiters: Vec<String>,
     pub source_protect: bool,
     /// Suffixes protected when `source_protect` is on (e.g. ["jpg", "png"], or ["*"]).
     pub source_protect_suffixes: Vec<String>,
     pub referer: Referer,
+}
+
+fn default_delimiters() -> Vec<String> {
+    vec!["!".into(), "@!".into()]
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -340,8 +366,18 @@ impl Config {
         if self.server.queue_wait_ms == 0 {
             return Err(err("server.queue_wait_ms", "must be at least 1"));
         }
-        if self.limits.max_src_bytes == 0 || self.limits.max_out_side == 0 {
+        let l = &self.limits;
+        if [l.max_src_bytes, l.max_out_side.into(), l.max_frames.into(), l.max_decode_bytes, l.max_work_mpx]
+            .contains(&0)
+            || l.process_timeout_ms == 0
+        {
             return Err(err("limits", "limits must be positive"));
+        }
+        if l.memory_budget_bytes < l.max_decode_bytes.max(l.max_src_bytes) {
+            return Err(err(
+                "limits.memory_budget_bytes",
+                "must be at least max_decode_bytes and max_src_bytes, or no large request could run",
+            ));
         }
         if self.buckets.is_empty() {
             return Err(err("buckets", "at least one bucket is needed"));

@@ -83,6 +83,15 @@ fn validation_names_the_key() {
     let keyed = |k: &str| parse(&MIN.replace("name = \"demo\"\n", &format!("name = \"demo\"\n{k}\n")));
     assert_eq!(keyed("style_delimiters = [\"#\"]").unwrap_err().path, "buckets[0].style_delimiters");
     assert!(keyed("style_delimiters = [\"@!\", \"-\", \"_\", \"/\", \"!\"]").is_ok());
+    // Omitted: the README's default; an empty list turns separators off.
+    assert_eq!(parse(MIN).unwrap().buckets[0].style_delimiters, ["!", "@!"]);
+    assert!(keyed("style_delimiters = []").unwrap().buckets[0].style_delimiters.is_empty());
+    // Resource bounds must be positive, and the shared budget must fit one large request.
+    assert_eq!(parse(&format!("[limits]\nmax_frames = 0\n{MIN}")).unwrap_err().path, "limits");
+    assert_eq!(
+        parse(&format!("[limits]\nmemory_budget_bytes = 1000\n{MIN}")).unwrap_err().path,
+        "limits.memory_budget_bytes"
+    );
     assert_eq!(keyed("acl = \"secret\"").unwrap_err().path, "buckets[0].acl");
     let twice = format!("{MIN}{MIN}");
     assert_eq!(parse(&twice).unwrap_err().path, "buckets[1].name");

@@ -3,7 +3,7 @@
 //! and asynchronous tasks call [`render`] directly (their output is an object, not a cache entry).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -18,7 +18,7 @@ use crate::proxy::cache::Variant;
 use crate::proxy::metrics::metrics;
 use crate::proxy::respond::{Answer, Body};
 use crate::storage::{check_size, Meta, RawAccess};
-use crate::transform::{self, text::Fonts, Env, Prefetched, Rendered};
+use crate::transform::{self, text::Fonts, Code, Env, Prefetched, Rendered, Stop};
 
 /// A processed GET/HEAD, through the variant cache. Returns the answer and the outcome label.
 pub async fn get(
@@ -26,8 +26,10 @@ pub async fn get(
     bucket: &Arc<Bucket>,
     job: Job,
     req: &Req,
-    _grant: &Grant,
+    grant: &Grant,
 ) -> Result<(Answer, &'static str), OssError> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let cache_control = cache_control(&app.cache_control, grant, now);
     // The source's validator keys the variant, so a changed object gets new variants; an
     // oversized one is refused from its size without reading it.
     let meta = source_meta(app, bucket, &job.object).await?;
@@ -38,7 +40,8 @@ pub async fn get(
     let etag = variant_etag(&cache_key);
     let cond = Conditional::of(&req.headers);
     if cond.if_none_match.as_deref().is_some_and(|v| etag_matches(v, &etag)) {
-        return Ok((variant_headers(app, Answer::new(304, Body::Empty), &etag, &meta), "not_modified"));
+        let a = Answer::new(304, Body::Empty);
+        return Ok((variant_headers(a, &cache_control, &etag, &meta), "not_modified"));
     }
     let make = async {
         let r = render(app, bucket, &job, false).await?;
@@ -46,11 +49,30 @@ pub async fn get(
     };
     let (variant, hit) = app.cache.get_or_make(cache_key, make).await?;
     let a = Answer::new(200, Body::Bytes(variant.body.clone())).header("content-type", variant.content_type);
-    Ok((variant_headers(app, a, &variant.etag, &meta), if hit { "hit" } else { "miss" }))
+    Ok((variant_headers(a, &cache_control, &variant.etag, &meta), if hit { "hit" } else { "miss" }))
 }
 
-fn variant_headers(app: &App, a: Answer, etag: &str, source: &Meta) -> Answer {
-    let a = a.header("etag", etag).header("cache-control", app.cache_control.clone());
+/// `Cache-Control` of a processed response: the configured value for anonymous reads of a public
+/// bucket. What a signed request or a private bucket gets must not sit in shared caches, nor be
+/// kept past the presigned URL's life: `private`, with the configured max-age cut to what is left.
+fn cache_control(configured: &str, grant: &Grant, now: i64) -> String {
+    if !grant.signed && !grant.private {
+        return configured.to_string();
+    }
+    let configured_age = configured
+        .split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .find_map(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let age = match grant.expires {
+        Some(e) => configured_age.min(e - now).max(0),
+        None => configured_age.max(0),
+    };
+    format!("private, max-age={age}")
+}
+
+fn variant_headers(a: Answer, cache_control: &str, etag: &str, source: &Meta) -> Answer {
+    let a = a.header("etag", etag).header("cache-control", cache_control.to_string());
     match &source.last_modified {
         Some(lm) => a.header("last-modified", lm.clone()),
         None => a,
@@ -73,31 +95,64 @@ pub async fn source_meta(app: &App, bucket: &Bucket, key: &ObjectKey) -> Result<
     }
 }
 
-/// Fetches the source and its watermark images and runs the pipeline on a worker. `patient`
-/// waits for a worker as long as it takes (asynchronous tasks) instead of the queue's bound.
+/// Fetches the source and its watermark images and runs the pipeline on a worker. Admission
+/// comes first: a slot among the renders in flight and memory for the source, before a byte is
+/// fetched; then the plan's memory estimate, before the worker decodes. `patient` (asynchronous
+/// tasks) waits for a worker and for memory as long as it takes instead of the queue's bound.
+/// Dropping the future (the client left) stops the transform at its next check.
 pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Result<Rendered, OssError> {
     let m = metrics();
     let t0 = Instant::now();
-    m.origin_fetches.inc();
     let max = app.limits.max_src_bytes;
+    let mut ticket = app.workers.admit(patient)?;
+    let meta = source_meta(app, bucket, &job.object).await?;
+    check_size(meta.size.unwrap_or(0), max)?;
+    app.workers.reserve(&mut ticket, meta.size.unwrap_or(0), patient).await?;
+    m.origin_fetches.inc();
     let src = bucket.store.get(&job.object, max).await?.bytes;
     // The transform reads watermark images synchronously on a worker: fetch them here first. A
     // missing (or unnamable) one is left out, and the transform reports it as OSS does.
     let mut marks = Prefetched::default();
+    let mut fetched = src.len() as u64;
     for k in job.pipeline.object_keys() {
         let Ok(key) = ObjectKey::new(k) else { continue };
         match bucket.store.get(&key, max).await {
-            Ok(o) => marks.insert(k, o.bytes),
+            Ok(o) => {
+                fetched += o.bytes.len() as u64;
+                marks.insert(k, o.bytes);
+            }
             Err(e) if e.status == 404 => {}
             Err(e) => return Err(e),
         }
     }
     m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
+    // The header and the plan say how much memory the run needs (a bomb or an over-costly
+    // pipeline is refused here, undecoded); the run starts once that much is reserved.
     let (limits, pipeline) = (app.limits.clone(), job.pipeline.clone());
+    let (need, src, pipeline) = tokio::task::spawn_blocking(move || {
+        let need = transform::estimate(&src, &pipeline, &limits);
+        (need, src, pipeline)
+    })
+    .await
+    .map_err(|_| OssError::internal())?;
+    app.workers.reserve(&mut ticket, fetched.saturating_add(need?), patient).await?;
+    let stop = Stop::within(app.process_timeout);
+    let _stop_on_drop = StopOnDrop(stop.clone());
+    let limits = app.limits.clone();
     let work = move || {
+        // Held until the transform has really ended, even if nobody waits for it any more.
+        let _ticket = ticket;
         metrics().transforms.inc();
-        let env = Env { limits: &limits, objects: &marks, fonts: Fonts::system() };
-        transform::run(&src, &pipeline, &env)
+        let env = Env { limits: &limits, objects: &marks, fonts: Fonts::system(), stop };
+        // Counted here: a cancelled run's caller is gone and never sees the result.
+        transform::run(&src, &pipeline, &env).inspect_err(|e| {
+            let reason = match e.code {
+                Code::ProcessTimeout => "deadline",
+                Code::Cancelled => "cancelled",
+                _ => return,
+            };
+            metrics().transforms_stopped.with_label_values(&[reason]).inc();
+        })
     };
     let rendered =
         if patient { app.workers.run_patient(work).await?? } else { app.workers.run(work).await?? };
@@ -106,4 +161,14 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
         m.stage_seconds.with_label_values(&[stage]).observe(d.as_secs_f64());
     }
     Ok(rendered)
+}
+
+/// Stops a transform whose render future is dropped: its client is gone, or a shared miss was
+/// abandoned by every waiter.
+struct StopOnDrop(Stop);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }

@@ -21,6 +21,8 @@ use crate::transform::Limits;
 pub struct App {
     pub keys: Keys,
     pub limits: Limits,
+    /// Longest a transform may run.
+    pub process_timeout: Duration,
     pub api: config::Api,
     hosts: HostMap,
     /// Requests whose Host names no bucket go here (so `127.0.0.1:8080` works out of the box).
@@ -62,7 +64,9 @@ impl App {
                 cfg.server.transform_workers,
                 cfg.server.queue,
                 Duration::from_millis(cfg.server.queue_wait_ms),
+                cfg.limits.memory_budget_bytes,
             ),
+            process_timeout: Duration::from_millis(cfg.limits.process_timeout_ms),
             cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
             metas: MetaCache::new(Duration::from_secs(cfg.origin.revalidate_s)),
             tasks: Tasks::new(cfg.api.async_queue, cfg.api.async_kept),

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub workers_busy: IntGauge,
     pub origin_fetches: IntCounter,
     pub transforms: IntCounter,
+    /// Transforms stopped early, by reason: deadline, cancelled (nobody waits any more).
+    pub transforms_stopped: IntCounterVec,
     /// Objects written by saveas and asynchronous tasks.
     pub objects_written: IntCounter,
     pub async_tasks: IntGauge,
@@ -39,11 +41,17 @@ impl Metrics {
             &["stage"],
         )
         .expect("static metric");
+        let transforms_stopped = IntCounterVec::new(
+            Opts::new("transforms_stopped_total", "Transforms stopped before they ended, by reason"),
+            &["reason"],
+        )
+        .expect("static metric");
         let counter = |n: &str, h: &str| IntCounter::new(n, h).expect("static metric");
         let gauge = |n: &str, h: &str| IntGauge::new(n, h).expect("static metric");
         let m = Metrics {
             requests,
             stage_seconds,
+            transforms_stopped,
             cache_hits: counter("cache_hits_total", "Processed variants served from the cache"),
             cache_misses: counter("cache_misses_total", "Processed variants that had to be made"),
             cache_bytes: gauge("cache_bytes", "Bytes of variants in the cache"),
@@ -71,6 +79,7 @@ impl Metrics {
             r.register(Box::new(g.clone())).expect("unique metric");
         }
         r.register(Box::new(m.requests.clone())).expect("unique metric");
+        r.register(Box::new(m.transforms_stopped.clone())).expect("unique metric");
         r.register(Box::new(m.stage_seconds.clone())).expect("unique metric");
         m
     }

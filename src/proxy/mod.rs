@@ -49,6 +49,13 @@ fn request_id() -> String {
     format!("{:08X}{:016X}", t as u32, n ^ (u64::from(std::process::id()) << 40))
 }
 
+/// nginx's status for a request whose client closed the connection first: logged, never sent.
+const CLIENT_GONE: u16 = 499;
+
+fn client_gone() -> OssError {
+    OssError::new(CLIENT_GONE, "ClientClosedRequest", None, "The client closed the connection.")
+}
+
 /// The request head as handlers see it: decoded once, owned.
 fn req_of(session: &Session, request_id: &str) -> Result<Req, OssError> {
     let h = session.req_header();
@@ -72,11 +79,21 @@ impl Proxy {
     async fn reply(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, OssError> {
         let req = req_of(session, &ctx.request_id)?;
         let routed = handlers::route(&self.0, &req)?;
-        let body = match routed.action.has_body() {
+        let has_body = routed.action.has_body();
+        let body = match has_body {
             true => body::read(session, &req, &routed.auth, self.0.api.max_body_bytes).await?,
             false => bytes::Bytes::new(),
         };
-        let (reply, outcome) = handlers::serve(&self.0, &req, routed, body).await?;
+        let serve = handlers::serve(&self.0, &req, routed, body);
+        // A read nobody waits for any more is dropped, which stops its transform (and frees its
+        // worker) at the next action. Writes run to the end: they are all or nothing anyway.
+        let (reply, outcome) = match has_body {
+            true => serve.await?,
+            false => tokio::select! {
+                r = serve => r?,
+                _ = session.downstream_session.read_body_or_idle(true) => return Err(client_gone()),
+            },
+        };
         ctx.outcome = outcome;
         Ok(reply)
     }
@@ -104,12 +121,20 @@ impl ProxyHttp for Proxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        // Requests a client sends back to back on one connection are answered in turn (RFC
+        // 9112 §9.3.2) instead of the first one only.
+        session.downstream_session.set_pipelining_enabled(true);
         let answer = match self.reply(session, ctx).await {
             Ok(Reply::Answer(a)) => Some(a),
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";
                 ctx.upstream = Some((remote, key.to_string()));
                 None
+            }
+            Err(e) if e.status == CLIENT_GONE => {
+                ctx.outcome = "aborted";
+                session.set_keepalive(None);
+                return Ok(true);
             }
             Err(e) => {
                 ctx.outcome = if e.status == 503 { "busy" } else { "error" };
@@ -167,6 +192,10 @@ impl ProxyHttp for Proxy {
         }
         resp.insert_header("x-oss-request-id", &ctx.request_id)?;
         resp.insert_header("x-content-type-options", "nosniff")?;
+        let ct = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if let Some(csp) = respond::sandbox_policy(ct) {
+            resp.insert_header("content-security-policy", csp)?;
+        }
         Ok(())
     }
 

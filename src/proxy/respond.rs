@@ -52,6 +52,18 @@ impl Answer {
     }
 }
 
+/// The `Content-Security-Policy` of an object whose type can run script (SVG, HTML): served from
+/// the image domain, it must not run script or reach anything, so a user-uploaded SVG cannot
+/// act with the site's origin. Images and other types get none.
+pub fn sandbox_policy(content_type: &str) -> Option<&'static str> {
+    let t = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(
+        t.as_str(),
+        "image/svg+xml" | "text/html" | "application/xhtml+xml" | "text/xml" | "application/xml"
+    )
+    .then_some("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox")
+}
+
 /// Sends `answer`; HEAD requests get the headers only.
 pub async fn send(session: &mut Session, answer: Answer, request_id: &str) -> Result<()> {
     let head = session.req_header().method == "HEAD";
@@ -68,6 +80,10 @@ pub async fn send(session: &mut Session, answer: Answer, request_id: &str) -> Re
     resp.insert_header("server", "imgedge")?;
     // Browsers must not sniff an object (say, HTML uploaded as .jpg) into something runnable.
     resp.insert_header("x-content-type-options", "nosniff")?;
+    let ct = answer.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if let Some(csp) = ct.and_then(|(_, v)| sandbox_policy(v)) {
+        resp.insert_header("content-security-policy", csp)?;
+    }
     if answer.status != 304 {
         resp.insert_header("content-length", len.to_string())?;
     }

@@ -2,6 +2,9 @@
 //! images) and fonts. Callers supply them; the core never opens a path or a socket on its own.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::error::{ec, Code, Error, Result};
 use super::limits::Limits;
@@ -100,17 +103,60 @@ pub fn is_safe_key(key: &str) -> bool {
     crate::names::ObjectKey::new(key).is_ok()
 }
 
+/// When a run must stop early: a deadline, and a flag its caller raises when nobody waits for
+/// the result any more. Checked between actions and between frames, so a run ends within one
+/// action of either (each action is bounded by the pipeline's cost limit).
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    deadline: Option<Instant>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// No deadline; only [`Stop::cancel`] stops the run.
+    pub fn never() -> Stop {
+        Stop::default()
+    }
+
+    /// Stops the run once `limit` has passed from now.
+    pub fn within(limit: Duration) -> Stop {
+        Stop { deadline: Instant::now().checked_add(limit), cancelled: Arc::default() }
+    }
+
+    /// Asks the run (and every clone of this `Stop`) to end at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// `Cancelled` or `ProcessTimeout` once the run should end.
+    pub fn check(&self) -> Result<()> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(Error::new(Code::Cancelled, None, "the request was cancelled"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::new(Code::ProcessTimeout, None, "processing the image took too long"));
+        }
+        Ok(())
+    }
+}
+
 /// Everything a transform runs with.
 pub struct Env<'a> {
     pub limits: &'a Limits,
     pub objects: &'a dyn Objects,
     pub fonts: &'a Fonts,
+    pub stop: Stop,
 }
 
 impl<'a> Env<'a> {
-    /// No objects, the system fonts.
+    /// No objects, the system fonts, no deadline.
     pub fn new(limits: &'a Limits) -> Env<'a> {
-        Env { limits, objects: &NoObjects, fonts: Fonts::system() }
+        Env::with_objects(limits, &NoObjects)
+    }
+
+    /// The bucket's `objects`, the system fonts, no deadline.
+    pub fn with_objects(limits: &'a Limits, objects: &'a dyn Objects) -> Env<'a> {
+        Env { limits, objects, fonts: Fonts::system(), stop: Stop::never() }
     }
 }
 

@@ -27,6 +27,11 @@ pub enum Code {
     NotImplemented,
     /// Something failed inside imgedge (500).
     InternalError,
+    /// The processing deadline passed (503: the same request may succeed when the server is
+    /// less busy; a pipeline that is too costly in itself is refused up front with a 400).
+    ProcessTimeout,
+    /// The caller stopped waiting (the client went away): never sent, only counted.
+    Cancelled,
 }
 
 impl Code {
@@ -42,6 +47,8 @@ impl Code {
             Code::NoSuchStyle => "NoSuchStyle",
             Code::NotImplemented => "NotImplemented",
             Code::InternalError => "InternalError",
+            Code::ProcessTimeout => "ProcessTimeout",
+            Code::Cancelled => "Cancelled",
         }
     }
 
@@ -51,6 +58,9 @@ impl Code {
             Code::NoSuchKey | Code::NoSuchStyle => 404,
             Code::NotImplemented => 501,
             Code::InternalError => 500,
+            Code::ProcessTimeout => 503,
+            // nginx's "client closed request": logged, never written to a socket.
+            Code::Cancelled => 499,
             _ => 400,
         }
     }

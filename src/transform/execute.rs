@@ -62,7 +62,8 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             let opts = DecodeOptions {
                 jpeg_scale_denom: denom,
                 first_frame_only: true,
-                max_alloc: info.width as u64 * info.height as u64 * 8 + (64 << 20),
+                max_alloc: (info.width as u64 * info.height as u64 * 8 + (64 << 20))
+                    .min(limits.max_decode_bytes),
             };
             let img = codec::decode(src, &info, &opts)?;
             let decode = t0.elapsed();
@@ -73,6 +74,7 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
         Output::Image => {
             let (img, plan, mut timings) = render_planned(src, &info, pipeline, env)?;
             timings.decode = t0.elapsed() - timings.transform;
+            env.stop.check()?;
             let t2 = Instant::now();
             let body = codec::encode(&img, &plan.encode)?;
             timings.encode = t2.elapsed();
@@ -80,6 +82,22 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             Ok(Rendered { body, content_type: plan.encode.format.mime(), format, timings })
         }
     }
+}
+
+/// The memory a run of `pipeline` on `src` needs at its worst moment, from the header and the plan
+/// alone (no pixel decoded), besides `src` itself; an error is what [`run`] would answer without
+/// decoding (a bomb, an over-costly pipeline, a bad parameter). Callers reserve this much before
+/// they hand the run to a worker.
+pub fn estimate(src: &[u8], pipeline: &Pipeline, limits: &super::Limits) -> Result<u64> {
+    let info = codec::probe(src)?;
+    Ok(match pipeline.output {
+        Output::Info => 0,
+        Output::AverageHue => {
+            plan::check_source(&info, limits, false)?;
+            info.width as u64 * info.height as u64 * 4
+        }
+        Output::Image => plan::plan(pipeline, &info, limits)?.cost.peak_bytes,
+    })
 }
 
 /// Decodes and runs the pixel actions of `pipeline` (no encoding): also used for watermark
@@ -101,6 +119,7 @@ fn render_planned(
     // the first frame that needs them.
     let mut blocks: Vec<Option<RgbaImage>> = vec![None; plan.steps.len()];
     let mut transform = Duration::ZERO;
+    env.stop.check()?;
     let mut each = |px: DynamicImage| -> Result<DynamicImage> {
         let t = Instant::now();
         let mut px = px;
@@ -108,6 +127,7 @@ fn render_planned(
             px = ops::auto_orient::apply(plan.orientation, px);
         }
         for (step, block) in plan.steps.iter().zip(&mut blocks) {
+            env.stop.check()?;
             px = normalize(apply(step, block, px, env)?);
         }
         transform += t.elapsed();

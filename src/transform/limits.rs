@@ -22,6 +22,13 @@ pub struct Limits {
     pub max_actions: usize,
     /// Longest process string, in bytes.
     pub max_process_len: usize,
+    /// Most frames an animated source may have (counted from the file before decoding).
+    pub max_frames: u32,
+    /// Memory one request may use for decoding and processing, estimated from the header
+    /// and the plan before any pixel is decoded ([`super::cost`]).
+    pub max_decode_bytes: u64,
+    /// Work one pipeline may ask for, in megapixel passes ([`super::cost`]): refused up front.
+    pub max_work_mpx: u64,
 }
 
 impl Default for Limits {
@@ -36,6 +43,9 @@ impl Default for Limits {
             max_webp_side: 16_383,
             max_actions: 64,
             max_process_len: 4096,
+            max_frames: 500,
+            max_decode_bytes: 512 << 20,
+            max_work_mpx: 800,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod codec;
+pub mod cost;
 pub mod env;
 pub mod error;
 pub mod execute;
@@ -21,9 +22,9 @@ pub mod resample;
 pub mod spec;
 pub mod text;
 
-pub use env::{DirObjects, Env, NoObjects, Objects, Prefetched};
+pub use env::{DirObjects, Env, NoObjects, Objects, Prefetched, Stop};
 pub use error::{Code, Error, Result};
-pub use execute::{run, Rendered, Timings};
+pub use execute::{estimate, run, Rendered, Timings};
 pub use format::Format;
 pub use limits::Limits;
 pub use parse::{parse, parse_query_value, NoStyles, Styles};

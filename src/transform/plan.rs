@@ -3,6 +3,7 @@
 //! this returns `Ok`, decoding and executing can only fail on corrupt data.
 
 use super::codec::{DecodeOptions, EncodeSettings, SourceInfo};
+use super::cost::{self, Estimate, StepCost};
 use super::error::{ec, Error, Result};
 use super::format::Format;
 use super::limits::Limits;
@@ -59,6 +60,8 @@ pub struct Plan {
     /// Output size.
     pub width: u32,
     pub height: u32,
+    /// Work and peak memory, already checked against the limits.
+    pub cost: Estimate,
 }
 
 /// Checks the source against the limits, with the EC OSS uses for the situation.
@@ -86,7 +89,7 @@ pub fn check_source(src: &SourceInfo, limits: &Limits, resizing: bool) -> Result
         let code = if resizing { ec::RESIZE_SOURCE_TOO_LARGE } else { ec::SOURCE_PIXELS_TOO_LARGE };
         return Err(Error::too_large(Some(code), "source image has too many pixels"));
     }
-    Ok(())
+    cost::check_frames(src, limits)
 }
 
 pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
@@ -97,7 +100,9 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         if auto_orient::swaps_axes(orientation) { (src.height, src.width) } else { (src.width, src.height) };
     let mut ctx = PlanCtx { w, h, src, limits, force_static: false };
     let mut steps = Vec::new();
+    let mut costs = Vec::new();
     for op in &p.ops {
+        let before = ctx.w as u64 * ctx.h as u64;
         let step = match op {
             Op::Resize(s) => ops::resize::plan(s, &mut ctx)?.map(Step::Resize),
             Op::Crop(s) => ops::crop::plan(s, &mut ctx)?.map(Step::Crop),
@@ -109,6 +114,9 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             Op::Blur(_) | Op::Bright(_) | Op::Contrast(_) | Op::Sharpen(_) => Some(Step::Effect(op.clone())),
         };
         ctx.check_size(ctx.w, ctx.h, "action")?;
+        if step.is_some() {
+            costs.push(StepCost { weight: cost::weight(op), before, after: ctx.w as u64 * ctx.h as u64 });
+        }
         steps.extend(step);
     }
     let format = match p.format {
@@ -131,14 +139,21 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
     };
     let decoded = (src.width as u64).div_ceil(jpeg_scale_denom as u64)
         * (src.height as u64).div_ceil(jpeg_scale_denom as u64);
+    // The first resize of a DCT-scaled JPEG reads the scaled image, not the full one.
+    if let (Some(first), true) = (costs.first_mut(), jpeg_scale_denom > 1) {
+        first.before = first.before.min(decoded);
+    }
+    let estimate = cost::estimate(src, decoded, animated, &costs, ctx.w as u64 * ctx.h as u64);
+    cost::check(&estimate, limits)?;
     Ok(Plan {
         orientation,
         steps,
         decode: DecodeOptions {
             jpeg_scale_denom,
             first_frame_only: !animated,
-            // Room for the RGBA frames plus the decoders' own buffers.
-            max_alloc: decoded * 4 * (frames + 1) + (64 << 20),
+            // Room for the RGBA frames plus the decoders' own buffers, never past the
+            // request's memory bound (the decoders stop at it even if the header lied).
+            max_alloc: (decoded * 4 * (frames + 1) + (64 << 20)).min(limits.max_decode_bytes),
         },
         encode: EncodeSettings {
             format,
@@ -148,6 +163,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         animated,
         width: ctx.w,
         height: ctx.h,
+        cost: estimate,
     })
 }
 

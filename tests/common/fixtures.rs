@@ -98,6 +98,93 @@ pub fn huge_png(w: u32, h: u32) -> Vec<u8> {
     b
 }
 
+/// A GIF of a few dozen bytes whose logical screen is `w`×`h`, with one 1×1 frame at
+/// (`left`, `top`): a tiny file whose canvas is as large as its header says.
+pub fn gif_canvas(w: u16, h: u16, left: u16, top: u16) -> Vec<u8> {
+    let mut b = b"GIF89a".to_vec();
+    b.extend_from_slice(&w.to_le_bytes());
+    b.extend_from_slice(&h.to_le_bytes());
+    // A global colour table of 2 entries (black, white).
+    b.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF]);
+    b.push(0x2C);
+    for v in [left, top, 1, 1] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    // No local table; LZW minimum code size 2; one data sub-block (clear, index 0, end).
+    b.extend_from_slice(&[0, 2, 2, 0x44, 0x01, 0, 0x3B]);
+    b
+}
+
+/// A lossless WebP whose VP8L header says `w`×`h` (at most 16384 each) over a few bytes of data.
+pub fn webp_lossless_header(w: u32, h: u32) -> Vec<u8> {
+    let bits = (w - 1) | ((h - 1) << 14);
+    let mut vp8l = vec![0x2F];
+    vp8l.extend_from_slice(&bits.to_le_bytes());
+    vp8l.extend_from_slice(&[0; 9]);
+    riff_webp(&[(b"VP8L", vp8l)])
+}
+
+/// An animated WebP of `frames` frames on a 16×16 canvas; each frame's data is a VP8L header
+/// of 16×16 over a few bytes. The frame count is what matters: it is read before decoding.
+pub fn webp_animation(frames: usize) -> Vec<u8> {
+    let mut vp8x = vec![0x02, 0, 0, 0];
+    vp8x.extend_from_slice(&[15, 0, 0, 15, 0, 0]);
+    let mut chunks = vec![(b"VP8X", vp8x), (b"ANIM", vec![0, 0, 0, 0, 0, 0])];
+    let frame = {
+        // x, y, w-1, h-1 (24-bit each), duration (24-bit), flags; then the frame's VP8L chunk.
+        let mut f = vec![0, 0, 0, 0, 0, 0, 15, 0, 0, 15, 0, 0, 100, 0, 0, 0];
+        let mut vp8l = vec![0x2F];
+        vp8l.extend_from_slice(&(15u32 | (15 << 14)).to_le_bytes());
+        vp8l.extend_from_slice(&[0; 3]);
+        f.extend_from_slice(b"VP8L");
+        f.extend_from_slice(&(vp8l.len() as u32).to_le_bytes());
+        f.extend_from_slice(&vp8l);
+        f
+    };
+    chunks.extend((0..frames).map(|_| (b"ANMF", frame.clone())));
+    riff_webp(&chunks)
+}
+
+fn riff_webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WEBP".to_vec();
+    for (fourcc, payload) in chunks {
+        body.extend_from_slice(*fourcc);
+        body.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        body.extend_from_slice(payload);
+        if payload.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    b.extend_from_slice(&body);
+    b
+}
+
+/// An 8-bit RLE BMP of `w`×`h` whose data is a single end-of-bitmap code: a few dozen bytes
+/// that decode to a full-size picture.
+pub fn bmp_rle(w: u32, h: u32) -> Vec<u8> {
+    let palette = [0u8, 0, 0, 0, 255, 255, 255, 0];
+    let data = [0u8, 1];
+    let offset = 14 + 40 + palette.len() as u32;
+    let mut b = b"BM".to_vec();
+    b.extend_from_slice(&(offset + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&offset.to_le_bytes());
+    b.extend_from_slice(&40u32.to_le_bytes());
+    b.extend_from_slice(&w.to_le_bytes());
+    b.extend_from_slice(&h.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    // BI_RLE8, image size, resolution, 2 palette entries, 0 important.
+    for v in [1u32, data.len() as u32, 2835, 2835, 2, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&palette);
+    b.extend_from_slice(&data);
+    b
+}
+
 /// The first KiB of a camera JPEG: its EXIF segment claims 9 544 bytes and runs past the end.
 pub fn corrupt_header_jpeg() -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x25, 0x48];

@@ -54,7 +54,7 @@ pub fn run_in(dir: &std::path::Path, src: &[u8], process: &str) -> Result<Render
     let limits = Limits::default();
     let pipeline = transform::parse(process, &NoStyles, &limits)?;
     let objects = transform::DirObjects::new(dir).expect("bucket dir");
-    let env = Env { limits: &limits, objects: &objects, fonts: transform::text::Fonts::system() };
+    let env = Env::with_objects(&limits, &objects);
     transform::run(src, &pipeline, &env)
 }
 

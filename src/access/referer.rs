@@ -10,7 +10,10 @@
 //! * An entry without a path (`https://*.example.com`) names a site: it matches every page of a
 //!   host that matches the host part **entirely**, so `https://a.com` matches
 //!   `https://a.com/x.html` but never `https://a.com.evil.net/` (the prefix trap of security.md
-//!   §1.12). An entry with a path must match the whole (truncated) path: `https://a.com/img/*`.
+//!   §1.12). An entry with a path is a prefix of the (truncated) Referer, as in OSS:
+//!   `https://a.com/img/` covers `https://a.com/img/x.png`, and `https://*.bad.test/` every page
+//!   of every subdomain of `bad.test`; its `/` ends the host, so `https://a.com/` never covers
+//!   `https://a.com.evil.net/`.
 //! * An entry with a scheme (`scheme://host[/path]`) is matched part by part. Scheme and host are
 //!   ASCII case-insensitive; the path (with any untruncated query) is case-sensitive, as URL paths
 //!   are. A wildcard in the host part only matches inside the Referer's host, so
@@ -21,7 +24,7 @@
 //!   A `*` that ends the host part may add a port: `https://a.com*` matches `https://a.com:8443/`.
 //! * Userinfo (`user@`) in the Referer's authority is ignored; browsers never send it.
 //! * Entries without `://` (OSS's docs show `*` and `*.console.aliyun.com`) are matched the way
-//!   OSS does, as one glob over the whole Referer, case-insensitive. They are as loose as they
+//!   OSS does, as one glob over a prefix of the Referer, case-insensitive. They are as loose as they
 //!   look; [`valid_entry`] lets a config loader refuse them (except a bare `*`).
 //! * Nothing is percent-decoded; a blank entry matches nothing. Matching simulates the pattern
 //!   as an NFA: O(Referer × entry) time, no backtracking blow-up.
@@ -133,7 +136,9 @@ fn entry_matches(entry: &str, referer: &str) -> bool {
         return false;
     }
     let Some((p_scheme, p_after)) = entry.split_once("://") else {
-        return glob(&tokens(entry, Part::Loose), referer.chars(), true);
+        let mut pat = tokens(entry, Part::Loose);
+        pat.push(Tok::Star { dot: true }); // a prefix, as in OSS
+        return glob(&pat, referer.chars(), true);
     };
     let Some((scheme, after)) = referer.split_once("://") else {
         return false;
@@ -141,13 +146,13 @@ fn entry_matches(entry: &str, referer: &str) -> bool {
     // In an entry `?` is a wildcard, so only `/` (or a literal `#`) ends its host part.
     let (host, rest) = split_authority(after, &['/', '?', '#']);
     let (p_host, p_rest) = split_authority(p_after, &['/', '#']);
-    // An entry without a path names a site: any page of that exact host matches.
+    // The path part is a prefix (OSS): `https://a.com/img/` covers every page under `/img/`, and
+    // an entry without a path names a site, any page of that exact host.
     let mut p_rest_tokens = tokens(p_rest, Part::Loose);
-    if p_rest.is_empty() {
-        p_rest_tokens = vec![Tok::Star { dot: true }];
-    } else if !p_rest.starts_with('/') {
+    if !p_rest.is_empty() && !p_rest.starts_with('/') {
         p_rest_tokens.insert(0, Tok::Lit('/'));
     }
+    p_rest_tokens.push(Tok::Star { dot: true });
     let slash = if rest.starts_with('/') { "" } else { "/" };
     glob(&tokens(p_scheme, Part::Loose), scheme.chars(), true)
         && glob(&tokens(p_host, Part::Host), host.chars(), true)

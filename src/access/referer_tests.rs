@@ -35,10 +35,12 @@ fn at24_hotlink() {
     assert_eq!(check(&c, Some("https://x.bad.test/")), Err(RefererDenied::Blacklisted));
     assert_eq!(check(&c, Some("https://bad.test/")), Err(RefererDenied::NotWhitelisted));
     assert_eq!(check(&c, None), Err(RefererDenied::Empty));
-    // Full-URL matching: a page under the whitelisted origin needs `/*` or TruncatePath.
-    assert_eq!(check(&c, Some("https://a.example.com/x.html")), Err(RefererDenied::NotWhitelisted));
+    // Entries are prefixes: every page under the whitelisted or blacklisted origin is covered.
+    assert_eq!(check(&c, Some("https://a.example.com/x.html")), Ok(()));
+    assert_eq!(check(&c, Some("https://x.bad.test/page.html")), Err(RefererDenied::Blacklisted));
     let c = RefererConfig { truncate_path: true, ..c };
     assert_eq!(check(&c, Some("https://a.example.com/x.html")), Ok(()));
+    assert_eq!(check(&c, Some("https://x.bad.test/page.html")), Err(RefererDenied::Blacklisted));
     assert_eq!(RefererDenied::Empty.ec(), "0003-00000501");
     assert_eq!(RefererDenied::Blacklisted.ec(), "0003-00000502");
     assert_eq!(RefererDenied::NotWhitelisted.ec(), "0003-00000503");
@@ -137,20 +139,62 @@ fn entries_without_a_path_name_a_whole_site() {
 }
 
 #[test]
+fn path_entries_are_prefixes() {
+    // The defect: an entry ending in `/` matched only that exact path.
+    let c = cfg(true, &[], &["https://*.bad.test/"]);
+    for r in [
+        "https://x.bad.test/page.html",
+        "https://x.bad.test/",
+        "https://x.bad.test",
+        "https://a.b.bad.test/p/q",
+    ] {
+        assert_eq!(check(&c, Some(r)), Err(RefererDenied::Blacklisted), "{r}");
+    }
+    assert!(ok(&c, "https://bad.test/page.html"), "`*.` needs a label");
+    assert!(ok(&c, "https://x.bad.test.evil.net/page.html"), "the entry's `/` ends the host");
+    let c = cfg(false, &["https://a.example.com/"], &[]);
+    assert!(ok(&c, "https://a.example.com/deep/page.html"));
+    assert!(!ok(&c, "https://a.example.com.evil.net/"));
+    assert!(!ok(&c, "https://a.example.com.evil.net/page.html"));
+    assert!(!ok(&c, "https://a.example.comx/"));
+    // The path is a plain prefix, as in OSS: `/img` also covers `/img2`, `/img/` does not.
+    assert!(ok(&cfg(true, &["https://a.com/img"], &[]), "https://a.com/img2/x.png"));
+    let c = cfg(true, &["https://a.com/img/"], &[]);
+    assert!(ok(&c, "https://a.com/img/x.png"));
+    assert!(!ok(&c, "https://a.com/img2/x.png"));
+    assert!(!ok(&c, "https://a.com/"));
+    // Wildcards expand inside the prefix.
+    let c = cfg(true, &["https://a.com/*/thumbs/", "https://a.com/v?/"], &[]);
+    assert!(ok(&c, "https://a.com/u/1/thumbs/x.png"));
+    assert!(ok(&c, "https://a.com/v2/page"));
+    assert!(!ok(&c, "https://a.com/u/x.png"));
+    assert!(!ok(&c, "https://a.com/v/page"));
+}
+
+#[test]
 fn truncation_flags() {
-    let base = cfg(true, &["https://a.com/page"], &[]);
-    assert!(ok(&base, "https://a.com/page?x=1#frag"));
-    let keep_query = RefererConfig { allow_truncate_query: false, ..base.clone() };
-    assert!(!ok(&keep_query, "https://a.com/page?x=1"));
-    assert!(ok(&keep_query, "https://a.com/page"));
-    // truncate_path only acts together with allow_truncate_query.
-    let c = cfg(true, &["https://a.com/"], &[]);
-    assert!(!ok(&c, "https://a.com/deep/page"), "an entry with a path matches that path only");
+    // With prefix matching, truncation matters once an entry reaches past the path.
+    let spelled = cfg(true, &["https://a.com/page?x=1"], &[]);
+    assert!(!ok(&spelled, "https://a.com/page?x=1"), "the query is cut before matching by default");
+    let keep_query = RefererConfig { allow_truncate_query: false, ..spelled.clone() };
+    assert!(ok(&keep_query, "https://a.com/page?x=1"));
+    assert!(ok(&keep_query, "https://a.com/page?x=1&y=2"));
+    assert!(!ok(&keep_query, "https://a.com/page"));
+    let html = cfg(true, &["https://a.com/*.html"], &[]);
+    assert!(!ok(&html, "https://a.com/x?f=.html"), "a wildcard does not reach into a cut query");
+    assert!(!ok(&html, "https://a.com/x#.html"), "nor into a fragment");
+    assert!(ok(&RefererConfig { allow_truncate_query: false, ..html }, "https://a.com/x?f=.html"));
+    // TruncatePath: only scheme://host[:port] is compared, so an entry with a deeper path never
+    // matches, and `https://a.com/` (or no path) matches every page.
+    let c = cfg(true, &["https://a.com/img/", "https://b.com/"], &[]);
+    assert!(ok(&c, "https://a.com/img/x"));
     let path = RefererConfig { truncate_path: true, ..c.clone() };
-    assert!(ok(&path, "https://a.com/deep/page?x=1"));
-    assert!(ok(&path, "https://a.com?x=1"));
+    assert!(!ok(&path, "https://a.com/img/x"));
+    assert!(ok(&path, "https://b.com/deep/page?x=1"));
+    assert!(ok(&path, "https://b.com?x=1"));
+    // truncate_path only acts together with allow_truncate_query.
     let ignored = RefererConfig { truncate_path: true, allow_truncate_query: false, ..c };
-    assert!(!ok(&ignored, "https://a.com/deep/page"));
+    assert!(ok(&ignored, "https://a.com/img/x"));
     assert_eq!(truncate(&path, "https://a.com:81/p/q?z"), "https://a.com:81");
     assert_eq!(truncate(&path, "a.com/p"), "a.com");
 }
@@ -163,7 +207,7 @@ fn schemeless_entries_are_plain_globs() {
     assert_eq!(check(&c, Some("https://www.EVIL.test")), Err(RefererDenied::Blacklisted));
     let c = cfg(true, &["*.console.aliyun.com"], &[]);
     assert!(ok(&c, "https://oss.console.aliyun.com"));
-    assert!(!ok(&c, "https://oss.console.aliyun.com/x"), "whole-URL match, as in OSS");
+    assert!(ok(&c, "https://oss.console.aliyun.com/x"), "a prefix, as in OSS");
     assert!(!ok(&cfg(true, &[""], &[]), "https://a/"), "a blank entry matches nothing");
 }
 

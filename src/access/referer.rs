@@ -14,12 +14,12 @@
 //!
 //! 1. **Normalisation**, of the Referer and of every entry alike: scheme and host are ASCII
 //!    lower-cased, one trailing dot is dropped from the host (`a.com.` is `a.com`), userinfo
-//!    (`user@`) is dropped, and the scheme's default port goes (`:80` for `http`, `:443` for
-//!    `https`; leading zeros and an empty `:` count as written by a URL parser). The path, query
-//!    and fragment are left as they are: case-sensitive, nothing percent-decoded. In an entry the
-//!    default port is only dropped when its scheme is literal; so that `*://a.com:443` and
-//!    `https://a.com:*` still work, a Referer on its scheme's default port is also tried with
-//!    that port spelt out.
+//!    (`user@`) is dropped, and a port is read as a URL parser reads it (`:0443` is `:443`, an
+//!    empty `:` is no port). The Referer's default port (`:80` for `http`, `:443` for `https`) is
+//!    optional: a Referer on it is matched as `host` and as `host:port`, which is the same as
+//!    dropping the default port from both sides, and also lets `*://a.com:443` and
+//!    `https://a.com:*` cover `https://a.com/`. The path, query and fragment are left as they
+//!    are: case-sensitive, nothing percent-decoded.
 //! 2. **Truncation** of the Referer: `AllowTruncateQueryString` (default on) cuts `?…` and `#…`;
 //!    with it, `TruncatePath` cuts the path too, leaving `scheme://host[:port]`. An empty path
 //!    counts as `/`. Entries being prefixes, truncation only matters for an entry that reaches
@@ -251,9 +251,8 @@ fn entry_matches(entry: &str, url: Option<&Url>) -> bool {
     let (p_authority, p_rest) = p_after.split_at(p_after.find(['/', '#']).unwrap_or(p_after.len()));
     let (p_host, p_port) = host_port(without_userinfo(p_authority));
     let p_authority = match p_port.map(canonical_port) {
-        Some(p) if !p.is_empty() && p_scheme.as_deref().and_then(default_port) != Some(p) => {
-            format!("{}:{p}", normal_host(p_host))
-        }
+        // A default port may stay: the Referer is also tried with it spelt out.
+        Some(p) if !p.is_empty() => format!("{}:{p}", normal_host(p_host)),
         _ => normal_host(p_host),
     };
     let scheme_ok = p_scheme.is_none_or(|s| glob(&tokens(&s, Part::Loose), url.scheme.chars()));

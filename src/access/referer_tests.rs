@@ -245,6 +245,7 @@ fn hosts_are_normalised_on_both_sides() {
     assert!(!ok(&any_port, "https://a.com.evil.net:8443/x"));
     // IPv6 literals keep their colons.
     let c = cfg(true, &["http://[::1]/", "https://[2001:DB8::1]:8443/"], &[]);
+    assert!(ok(&c, "http://[::1]/x"));
     assert!(ok(&c, "http://[::1]:80/x"));
     assert!(ok(&c, "https://[2001:db8::1]:8443/x"));
     assert!(!ok(&c, "http://[::1]:8080/x"));

@@ -248,6 +248,37 @@ fn referer_rules_follow_oss() {
     }
 }
 
+/// AT-24 end to end: prefix entries, host normalisation of the header as received, the ECs, and
+/// the scope (presigned URLs are checked, `Authorization`-signed requests are not).
+#[test]
+fn referer_at24_prefixes_normalisation_and_scope() {
+    let conf = format!(
+        "[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\n{PUBLIC}[buckets.referer]\nallow_empty = false\n\
+         whitelist = [\"https://a.example.com/\"]\nblacklist = [\"https://*.bad.test/\"]\n"
+    );
+    let p = start("px-referer-at24", "", &conf);
+    let with = |target: &str, r: &str| request(&p.addr, "GET", target, &[("Referer", r)]);
+    for r in ["https://a.example.com/page.html", "HTTPS://A.Example.COM.:443/deep/page.html?x=1"] {
+        assert_eq!(with("/example.jpg!thumb", r).status, 200, "{r}");
+    }
+    let signed = common::sign::presign_v1("AK", "SK", "demo", "example.jpg", None);
+    let cases = [
+        (get(&p.addr, "/example.jpg!thumb"), "0003-00000501"),
+        (with("/example.jpg!thumb", "https://x.bad.test/page.html"), "0003-00000502"),
+        (with("/example.jpg!thumb", "https://a.example.com.evil.net/"), "0003-00000503"),
+        (with("/example.jpg!thumb", "a.example.com/page.html"), "0003-00000503"),
+        (with(&signed, "https://x.bad.test/page.html"), "0003-00000502"),
+    ];
+    for (r, ec) in cases {
+        assert_eq!((r.status, r.xml("EC").as_deref()), (403, Some(ec)), "{}", r.text());
+    }
+    let (date, auth) = common::sign::header_v1("AK", "SK", "GET", "", "/demo/example.jpg");
+    let headers =
+        [("Date", date.as_str()), ("Authorization", auth.as_str()), ("Referer", "https://x.bad.test/")];
+    let r = request(&p.addr, "GET", "/example.jpg", &headers);
+    assert_eq!(r.status, 200, "an Authorization-signed request is not subject to the Referer check");
+}
+
 #[test]
 fn sigterm_lets_in_flight_requests_finish() {
     let mut p = start("px-term", "grace_period_s = 1\ngraceful_shutdown_timeout_s = 3", PUBLIC);

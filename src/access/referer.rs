@@ -141,7 +141,8 @@ pub fn valid_entry(entry: &str) -> bool {
         Some((scheme, _)) => {
             !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.*?".contains(c))
         }
-        None => !entry.is_empty() && entry.chars().all(|c| c == '*'),
+        // A host (and path) under any scheme, as in OSS's `*.console.aliyun.com`.
+        None => !entry.is_empty() && entry.bytes().all(|b| b.is_ascii_graphic()),
     }
 }
 

@@ -350,8 +350,12 @@ fn entry_validation() {
     assert!(valid_entry(" http://*.a.com/* "));
     assert!(valid_entry("*"));
     assert!(valid_entry("**"));
-    assert!(!valid_entry("*.a.com"));
-    assert!(!valid_entry("a.com"));
+    // OSS's own examples name hosts without a scheme.
+    assert!(valid_entry("*.console.aliyun.com"));
+    assert!(valid_entry("a.com"));
+    assert!(valid_entry("HTTPS://A.com"));
+    assert!(!valid_entry("a .com"));
+    assert!(!valid_entry("a\u{1}.com"));
     assert!(!valid_entry("://a.com"));
     assert!(!valid_entry(""));
 }

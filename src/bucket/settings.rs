@@ -135,10 +135,9 @@ pub fn validate_delimiter(d: &str) -> Result<(), String> {
 
 /// Referer entries include their scheme, as OSS requires.
 pub fn validate_referer_entry(r: &str) -> Result<(), String> {
-    if r.starts_with("http://") || r.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(format!("\"{r}\": entries include the scheme (http:// or https://)"))
+    match crate::access::referer::valid_entry(r) {
+        true => Ok(()),
+        false => Err(format!("\"{r}\": not a Referer pattern (a URL prefix, or a host, with * and ?)")),
     }
 }
 
@@ -193,6 +192,6 @@ mod tests {
             assert!(validate_style("ok", bad, &l).is_err(), "{bad}");
         }
         assert!(validate_delimiter("@!").is_ok() && validate_delimiter("#").is_err());
-        assert!(validate_referer_entry("https://a").is_ok() && validate_referer_entry("a.com").is_err());
+        assert!(validate_referer_entry("https://a").is_ok() && validate_referer_entry("a b").is_err());
     }
 }

@@ -40,6 +40,28 @@ impl Ticket {
     }
 }
 
+/// A place in the queue, given back when dropped: also when the waiting request is dropped
+/// because its client left.
+struct QueuePlace<'a>(&'a AtomicUsize);
+
+impl<'a> QueuePlace<'a> {
+    fn take(waiting: &'a AtomicUsize, queue: usize) -> Option<QueuePlace<'a>> {
+        if waiting.fetch_add(1, Ordering::SeqCst) >= queue {
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        metrics().queue_depth.inc();
+        Some(QueuePlace(waiting))
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+        metrics().queue_depth.dec();
+    }
+}
+
 impl Workers {
     /// `workers` 0 means one per core; `memory_bytes` is the budget shared by all renders.
     pub fn new(workers: usize, queue: usize, wait: Duration, memory_bytes: u64) -> Workers {
@@ -103,14 +125,9 @@ impl Workers {
             Ok(p) => p,
             Err(_) => {
                 // Reserve a queue slot first, so the queue length is a hard bound.
-                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(OssError::busy());
-                }
-                metrics().queue_depth.inc();
+                let place = QueuePlace::take(&self.waiting, self.queue).ok_or_else(OssError::busy)?;
                 let got = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
-                metrics().queue_depth.dec();
+                drop(place);
                 match got {
                     Ok(Ok(p)) => p,
                     _ => return Err(OssError::busy()),

@@ -217,3 +217,71 @@ fn stale_pooled_connections_are_retried_on_a_fresh_one() {
         assert_eq!(get(&p.addr, "/ka-example.jpg").status, 200, "raw request {n}");
     }
 }
+
+/// One GET on a raw socket: everything the proxy sent until it closed the connection, and
+/// whether it did close (rather than leave the client waiting).
+fn raw_get(addr: &str, target: &str) -> (String, Vec<u8>, bool) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let (mut raw, mut buf) = (Vec::new(), [0u8; 16384]);
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    (head, raw[split + 4..].to_vec(), closed)
+}
+
+/// Decodes a chunked body: the data, and whether the terminating zero-size chunk came.
+fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { return (data, false) };
+        let size = std::str::from_utf8(&b[..eol]).ok().and_then(|l| usize::from_str_radix(l.trim(), 16).ok());
+        let Some(size) = size else { return (data, false) };
+        if size == 0 {
+            return (data, b[eol..].starts_with(b"\r\n\r\n"));
+        }
+        let start = eol + 2;
+        if b.len() < start + size + 2 {
+            data.extend_from_slice(&b[start.min(b.len())..b.len().min(start + size)]);
+            return (data, false);
+        }
+        data.extend_from_slice(&b[start..start + size]);
+        b = &b[start + size + 2..];
+    }
+}
+
+#[test]
+fn a_raw_body_the_origin_cuts_is_cut_for_the_client_too() {
+    // Once the head has gone downstream, a failure can only abort the connection: an error
+    // body or a terminating chunk would turn a truncated object into a complete-looking 200
+    // that a CDN caches.
+    let (p, _o) = setup("http-raw-cut", "");
+    let (head, body, closed) = raw_get(&p.addr, "/chunked-cut.jpg");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(closed, "the connection was left open");
+    let (data, complete) = dechunk(&body);
+    let tail = String::from_utf8_lossy(&body[body.len().saturating_sub(600)..]).into_owned();
+    assert!(!complete, "a truncated chunked body was terminated: ...{tail:?}");
+    assert!(!body.windows(7).any(|w| w == b"<Error>"), "an error was appended to the body");
+    assert!(data.iter().all(|&b| b == 0xFF) && data.len() <= 8192, "{} bytes", data.len());
+
+    let (head, body, closed) = raw_get(&p.addr, "/length-cut.jpg");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-length: 100000"), "{head}");
+    assert!(closed, "the connection was left open");
+    assert!(body.len() < 100000, "{} bytes", body.len());
+    assert!(!body.windows(7).any(|w| w == b"<Error>"), "an error was appended to the body");
+    assert!(body.iter().all(|&b| b == 0xFF), "bytes that are not the origin's");
+    // The proxy is fine afterwards.
+    assert_eq!(get(&p.addr, "/example.jpg").status, 200);
+}

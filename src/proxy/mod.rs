@@ -212,7 +212,11 @@ impl ProxyHttp for Proxy {
         Ok(None)
     }
 
-    /// Failures while proxying raw requests to a remote origin become OSS XML errors too.
+    /// Failures while proxying raw requests to a remote origin become OSS XML errors too, as
+    /// long as nothing was sent. Once the response head has gone downstream, the only honest
+    /// signal is to abort: no error body after the object's bytes, no terminating chunk, so the
+    /// client (or a CDN) sees a truncated response (a short Content-Length body, or a chunked
+    /// one without its last chunk) and never caches it as complete.
     async fn fail_to_proxy(
         &self,
         session: &mut Session,
@@ -220,6 +224,13 @@ impl ProxyHttp for Proxy {
         ctx: &mut Ctx,
     ) -> pingora::proxy::FailToProxy {
         use pingora::{ErrorSource, ErrorType};
+        if session.response_written().is_some() {
+            tracing::debug!(request_id = %ctx.request_id, error = %e, "response aborted after its head");
+            if *e.esource() != ErrorSource::Downstream {
+                ctx.outcome = "error";
+            }
+            return pingora::proxy::FailToProxy { error_code: 0, can_reuse_downstream: false };
+        }
         let err = match (e.etype(), e.esource()) {
             (ErrorType::HTTPStatus(code), _) => {
                 OssError::new(*code, "InternalError", None, "The request failed.")

@@ -114,6 +114,35 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
             let _ = out.flush();
             return;
         }
+        "chunked-cut.jpg" => {
+            // A chunked body that dies: two chunks, a pause (so that the proxy has passed the
+            // head on), then the connection closes without the terminating chunk.
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            );
+            if method != "HEAD" {
+                for _ in 0..2 {
+                    let _ = out.write_all(b"1000\r\n");
+                    let _ = out.write_all(&[0xFFu8; 0x1000]);
+                    let _ = out.write_all(b"\r\n");
+                }
+            }
+            let _ = out.flush();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            return;
+        }
+        "length-cut.jpg" => {
+            // Like truncate.jpg, with a pause before the close (the head is passed on first).
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n",
+            );
+            if method != "HEAD" {
+                let _ = out.write_all(&[0xFFu8; 8192]);
+            }
+            let _ = out.flush();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            return;
+        }
         "endless.jpg" => {
             // No Content-Length: the body runs until the connection closes.
             let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");

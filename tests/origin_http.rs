@@ -285,3 +285,31 @@ fn a_raw_body_the_origin_cuts_is_cut_for_the_client_too() {
     // The proxy is fine afterwards.
     assert_eq!(get(&p.addr, "/example.jpg").status, 200);
 }
+
+#[test]
+fn first_byte_ms_bounds_every_processing_fetch() {
+    let (p, o) = setup("http-first-byte", "[origin]\nfirst_byte_ms = 500\ntotal_ms = 10000\n");
+    std::fs::copy(common::corpus("oss/example.jpg"), o.root.join("late-example.jpg")).unwrap();
+    let mark = common::b64("hang.jpg");
+    let cases = [
+        // The source's HEAD never answers.
+        "/hang.jpg?x-oss-process=image/resize,w_10".to_string(),
+        // The HEAD answers, the source's GET does not.
+        "/late-example.jpg?x-oss-process=image/resize,w_10".to_string(),
+        // The source is fine, a watermark image's GET never answers.
+        format!("/example.jpg?x-oss-process=image/watermark,image_{mark}"),
+    ];
+    for target in &cases {
+        let t = std::time::Instant::now();
+        let r = get(&p.addr, target);
+        let took = t.elapsed();
+        assert_eq!(
+            (r.status, r.xml("Code").as_deref()),
+            (504, Some("GatewayTimeout")),
+            "{target}: {}",
+            r.text()
+        );
+        // first_byte_ms (500 ms), not total_ms (10 s), plus slack.
+        assert!(took < std::time::Duration::from_millis(500 + 1500), "{target}: {took:?}");
+    }
+}

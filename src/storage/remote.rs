@@ -205,9 +205,10 @@ impl Remote {
         Ok(Fetched { bytes: body.to_vec(), meta })
     }
 
-    /// Sends `method key` and reads the response header; anything but 200 becomes the OSS error.
-    /// A pooled connection the origin closed meanwhile fails before any response: such failures
-    /// are retried (the methods are idempotent), until a fresh connection fails.
+    /// Sends `method key` and reads the response header, waiting at most `first_byte_ms` for it
+    /// once the request is sent (then 504); anything but 200 becomes the OSS error. A pooled
+    /// connection the origin closed meanwhile fails before any response: such failures are
+    /// retried (the methods are idempotent), until a fresh connection fails.
     async fn exchange(&self, method: &str, key: &str) -> Result<(HttpSession, HttpPeer), OssError> {
         self.exchange_with(method, key, None).await
     }
@@ -230,6 +231,10 @@ impl Remote {
             })?;
             match self.send(&mut session, method, &path, body).await {
                 Ok(()) => break session,
+                Err(e) if e.etype() == &pingora::ErrorType::ReadTimedout => {
+                    tracing::debug!(origin = %self.authority, "no response head within first_byte_ms");
+                    return Err(gateway_timeout());
+                }
                 Err(e) if reused => {
                     tracing::debug!(error = %e, origin = %self.authority, "stale pooled connection, retrying");
                 }
@@ -252,7 +257,8 @@ impl Remote {
         }
     }
 
-    /// Writes the request (and its body) and reads the response header.
+    /// Writes the request (and its body) and reads the response header, for at most
+    /// `first_byte_ms` (then a `ReadTimedout` error).
     async fn send(
         &self,
         session: &mut HttpSession,
@@ -274,7 +280,11 @@ impl Remote {
             session.write_request_body(bytes.clone(), true).await?;
         }
         session.finish_request_body().await?;
-        session.read_response_header().await
+        let first_byte = Duration::from_millis(self.timeouts.first_byte_ms);
+        match tokio::time::timeout(first_byte, session.read_response_header()).await {
+            Ok(r) => r,
+            Err(_) => Err(pingora::Error::new(pingora::ErrorType::ReadTimedout)),
+        }
     }
 
     /// PUTs `body` at `key` (S3 origins), within the total deadline.

@@ -104,7 +104,8 @@ impl ProxyHttp for Proxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        let answer = match self.reply(session, ctx).await {
+        // One client request: its origin reads share one total_ms deadline.
+        let answer = match crate::storage::within_request(self.reply(session, ctx)).await {
             Ok(Reply::Answer(a)) => Some(a),
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";

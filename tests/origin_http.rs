@@ -285,3 +285,59 @@ fn a_raw_body_the_origin_cuts_is_cut_for_the_client_too() {
     // The proxy is fine afterwards.
     assert_eq!(get(&p.addr, "/example.jpg").status, 200);
 }
+
+#[test]
+fn first_byte_ms_bounds_every_processing_fetch() {
+    let (p, o) = setup("http-first-byte", "[origin]\nfirst_byte_ms = 500\ntotal_ms = 10000\n");
+    std::fs::copy(common::corpus("oss/example.jpg"), o.root.join("late-example.jpg")).unwrap();
+    let mark = common::b64("hang.jpg");
+    let cases = [
+        // The source's HEAD never answers.
+        "/hang.jpg?x-oss-process=image/resize,w_10".to_string(),
+        // The HEAD answers, the source's GET does not.
+        "/late-example.jpg?x-oss-process=image/resize,w_10".to_string(),
+        // The source is fine, a watermark image's GET never answers.
+        format!("/example.jpg?x-oss-process=image/watermark,image_{mark}"),
+    ];
+    for target in &cases {
+        let t = std::time::Instant::now();
+        let r = get(&p.addr, target);
+        let took = t.elapsed();
+        assert_eq!(
+            (r.status, r.xml("Code").as_deref()),
+            (504, Some("GatewayTimeout")),
+            "{target}: {}",
+            r.text()
+        );
+        // first_byte_ms (500 ms), not total_ms (10 s), plus slack.
+        assert!(took < std::time::Duration::from_millis(500 + 1500), "{target}: {took:?}");
+    }
+}
+
+#[test]
+fn total_ms_is_one_deadline_for_all_fetches_of_a_request() {
+    let (p, o) = setup("http-total", "[origin]\nfirst_byte_ms = 2000\ntotal_ms = 2500\n");
+    // Each fetch takes 1.5 s (60% of total_ms): one fits, three in a row do not.
+    std::fs::copy(common::corpus("oss/example.jpg"), o.root.join("slow1500-example.jpg")).unwrap();
+    let mark = common::png(&image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+        20,
+        20,
+        image::Rgba([255, 0, 0, 255]),
+    )));
+    for m in ["slow1500-a.png", "slow1500-b.png"] {
+        std::fs::write(o.root.join(m), &mark).unwrap();
+    }
+    let r = get(&p.addr, "/slow1500-example.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!(r.status, 200, "one slow fetch fits in total_ms: {}", r.text());
+    let target = format!(
+        "/slow1500-example.jpg?x-oss-process=image/watermark,image_{}/watermark,image_{}",
+        common::b64("slow1500-a.png"),
+        common::b64("slow1500-b.png")
+    );
+    let t = std::time::Instant::now();
+    let r = get(&p.addr, &target);
+    let took = t.elapsed();
+    assert_eq!((r.status, r.xml("Code").as_deref()), (504, Some("GatewayTimeout")), "{}", r.text());
+    // By total_ms (2.5 s) plus slack, not three fetches' 4.5 s.
+    assert!(took < std::time::Duration::from_millis(2500 + 1500), "{took:?}");
+}

@@ -197,7 +197,8 @@ pub struct OriginTimeouts {
     pub connect_ms: u64,
     /// Until the response headers arrive.
     pub first_byte_ms: u64,
-    /// The whole source fetch, body included (a total, not per read).
+    /// One deadline for all the origin reads of a client request (HEADs, source, watermarks),
+    /// from its first read; writes after the transform get their own.
     pub total_ms: u64,
     /// Seconds a remote source's validator (ETag / Last-Modified, from a HEAD) is trusted
     /// before the origin is asked again; 0 asks on every processed request.

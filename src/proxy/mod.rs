@@ -124,7 +124,8 @@ impl ProxyHttp for Proxy {
         // Requests a client sends back to back on one connection are answered in turn (RFC
         // 9112 §9.3.2) instead of the first one only.
         session.downstream_session.set_pipelining_enabled(true);
-        let answer = match self.reply(session, ctx).await {
+        // One client request: its origin reads share one total_ms deadline.
+        let answer = match crate::storage::within_request(self.reply(session, ctx)).await {
             Ok(Reply::Answer(a)) => Some(a),
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";

@@ -2,7 +2,8 @@
 //! kinds of bucket origin, a local directory ([`dir`]), any HTTP(S) endpoint (read-only) and
 //! S3-compatible storage ([`remote`], signed by [`s3`]). Keys arrive validated ([`ObjectKey`]);
 //! the source-size limit is checked by [`check_size`] alone; blocking file I/O runs on tokio's
-//! blocking pool, never on pingora's async threads.
+//! blocking pool, never on pingora's async threads. Origin reads of one client request share
+//! one [`Deadline`].
 
 pub mod dir;
 pub mod remote;
@@ -83,6 +84,51 @@ pub fn read_only() -> OssError {
     OssError::access_denied(None, "The bucket's origin is read-only: objects cannot be written to it.")
 }
 
+/// When an origin exchange must be over. The reads one client request makes (a source's HEAD,
+/// its GET, every watermark image's GET) share one: `origin.total_ms` after the first of them
+/// began, so a request never waits on origins for longer than that in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(tokio::time::Instant);
+
+tokio::task_local! {
+    /// The deadline of the client request being served, set by its first origin read.
+    static REQUEST_DEADLINE: std::cell::Cell<Option<Deadline>>;
+}
+
+impl Deadline {
+    /// `total` from now.
+    pub fn after(total: std::time::Duration) -> Deadline {
+        Deadline(tokio::time::Instant::now() + total)
+    }
+
+    /// The deadline of the current client request's origin reads: `total` after its first one
+    /// (this call, if it is the first). Outside [`within_request`] (background work such as
+    /// asynchronous tasks and loading state), every call gets `total` from now.
+    pub fn of_request(total: std::time::Duration) -> Deadline {
+        REQUEST_DEADLINE
+            .try_with(|d| match d.get() {
+                Some(d) => d,
+                None => {
+                    let new = Deadline::after(total);
+                    d.set(Some(new));
+                    new
+                }
+            })
+            .unwrap_or_else(|_| Deadline::after(total))
+    }
+
+    pub fn instant(self) -> tokio::time::Instant {
+        self.0
+    }
+}
+
+/// Runs `f`, one client request, so that its origin reads share one [`Deadline`]. Futures it
+/// polls share it too (a fetch other requests wait for runs under the deadline of the request
+/// that started it, which ends no later than theirs).
+pub async fn within_request<F: std::future::Future>(f: F) -> F::Output {
+    REQUEST_DEADLINE.scope(std::cell::Cell::new(None), f).await
+}
+
 /// The store of a configured origin.
 pub fn open(
     origin: &crate::config::Origin,
@@ -93,5 +139,27 @@ pub fn open(
             Ok(Arc::new(dir::DirStore::new(path).map_err(|e| format!("{}: {e}", path.display()))?))
         }
         other => Ok(Arc::new(remote::RemoteStore::new(remote::Remote::from_config(other, timeouts)?))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_request_has_one_deadline_and_background_work_one_per_call() {
+        let total = Duration::from_secs(5);
+        let later = || tokio::time::sleep(Duration::from_millis(20));
+        let (first, second) = within_request(async {
+            let first = Deadline::of_request(total);
+            later().await;
+            (first, Deadline::of_request(total))
+        })
+        .await;
+        assert_eq!(first, second, "the second read of a request does not get a fresh total");
+        let outside = Deadline::of_request(total);
+        later().await;
+        assert_ne!(outside, Deadline::of_request(total), "outside a request each call starts its own");
     }
 }

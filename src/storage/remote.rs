@@ -2,8 +2,10 @@
 //! read-only) or S3-compatible storage signed with SigV4 (MinIO, Ceph, Garage, OSS's S3
 //! endpoint; writable). Raw requests are proxied by pingora itself (connection reuse, streaming,
 //! any content type, Range and validators as the origin gives them); sources for processing are
-//! fetched here with pingora's connector, bounded in bytes and in total time, and writes are
-//! single signed PUTs (S3 makes an object visible only once its whole body has arrived).
+//! fetched here with pingora's connector, bounded in bytes and in time (`first_byte_ms` for each
+//! response head, `total_ms` for all the reads of one client request: see [`Deadline`]), and
+//! writes are single signed PUTs (S3 makes an object visible only once its whole body has
+//! arrived).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use pingora::protocols::http::client::HttpSession;
 use url::Url;
 
 use super::s3::S3Signer;
-use super::{check_size, Meta, Object, ObjectKey, ObjectStore, RawAccess};
+use super::{check_size, Deadline, Meta, Object, ObjectKey, ObjectStore, RawAccess};
 use crate::config::{self, OriginTimeouts};
 use crate::error::OssError;
 
@@ -168,25 +170,25 @@ impl Remote {
         Ok(())
     }
 
-    /// HEADs `key`: its size and validators, without the body.
+    fn total(&self) -> Duration {
+        Duration::from_millis(self.timeouts.total_ms)
+    }
+
+    /// HEADs `key`: its size and validators, without the body; within the request's deadline.
     pub async fn head(&self, key: &str) -> Result<RemoteMeta, OssError> {
-        let total = Duration::from_millis(self.timeouts.total_ms);
         let exchange = async {
             let (session, peer) = self.exchange("HEAD", key).await?;
             let meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
             self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
             Ok(meta)
         };
-        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
+        by(Deadline::of_request(self.total()), exchange).await
     }
 
     /// GETs `key` for processing: at most `max_bytes` (a larger object is refused from its
-    /// Content-Length, or as soon as the body passes the limit), within the total deadline.
+    /// Content-Length, or as soon as the body passes the limit), within the request's deadline.
     pub async fn fetch(&self, key: &str, max_bytes: u64) -> Result<Fetched, OssError> {
-        let total = Duration::from_millis(self.timeouts.total_ms);
-        tokio::time::timeout(total, self.fetch_inner(key, max_bytes))
-            .await
-            .unwrap_or_else(|_| Err(gateway_timeout()))
+        by(Deadline::of_request(self.total()), self.fetch_inner(key, max_bytes)).await
     }
 
     async fn fetch_inner(&self, key: &str, max_bytes: u64) -> Result<Fetched, OssError> {
@@ -205,9 +207,10 @@ impl Remote {
         Ok(Fetched { bytes: body.to_vec(), meta })
     }
 
-    /// Sends `method key` and reads the response header; anything but 200 becomes the OSS error.
-    /// A pooled connection the origin closed meanwhile fails before any response: such failures
-    /// are retried (the methods are idempotent), until a fresh connection fails.
+    /// Sends `method key` and reads the response header, waiting at most `first_byte_ms` for it
+    /// once the request is sent (then 504); anything but 200 becomes the OSS error. A pooled
+    /// connection the origin closed meanwhile fails before any response: such failures are
+    /// retried (the methods are idempotent), until a fresh connection fails.
     async fn exchange(&self, method: &str, key: &str) -> Result<(HttpSession, HttpPeer), OssError> {
         self.exchange_with(method, key, None).await
     }
@@ -230,6 +233,10 @@ impl Remote {
             })?;
             match self.send(&mut session, method, &path, body).await {
                 Ok(()) => break session,
+                Err(e) if e.etype() == &pingora::ErrorType::ReadTimedout => {
+                    tracing::debug!(origin = %self.authority, "no response head within first_byte_ms");
+                    return Err(gateway_timeout());
+                }
                 Err(e) if reused => {
                     tracing::debug!(error = %e, origin = %self.authority, "stale pooled connection, retrying");
                 }
@@ -252,7 +259,8 @@ impl Remote {
         }
     }
 
-    /// Writes the request (and its body) and reads the response header.
+    /// Writes the request (and its body) and reads the response header, for at most
+    /// `first_byte_ms` (then a `ReadTimedout` error).
     async fn send(
         &self,
         session: &mut HttpSession,
@@ -274,12 +282,16 @@ impl Remote {
             session.write_request_body(bytes.clone(), true).await?;
         }
         session.finish_request_body().await?;
-        session.read_response_header().await
+        let first_byte = Duration::from_millis(self.timeouts.first_byte_ms);
+        match tokio::time::timeout(first_byte, session.read_response_header()).await {
+            Ok(r) => r,
+            Err(_) => Err(pingora::Error::new(pingora::ErrorType::ReadTimedout)),
+        }
     }
 
-    /// PUTs `body` at `key` (S3 origins), within the total deadline.
+    /// PUTs `body` at `key` (S3 origins), within `total_ms` of its own: a write follows the
+    /// transform, it is not part of the request's reads.
     pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<RemoteMeta, OssError> {
-        let total = Duration::from_millis(self.timeouts.total_ms);
         let len = body.len() as u64;
         let exchange = async {
             let (mut session, peer) = self.exchange_with("PUT", key, Some((&body, content_type))).await?;
@@ -289,12 +301,12 @@ impl Remote {
             meta.size = Some(len);
             Ok(meta)
         };
-        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
+        by(Deadline::after(self.total()), exchange).await
     }
 
-    /// DELETEs `key` (S3 origins); a missing object is not an error.
+    /// DELETEs `key` (S3 origins), within `total_ms` of its own; a missing object is not an
+    /// error.
     pub async fn delete(&self, key: &str) -> Result<(), OssError> {
-        let total = Duration::from_millis(self.timeouts.total_ms);
         let exchange = async {
             match self.exchange("DELETE", key).await {
                 Ok((mut session, peer)) => {
@@ -306,8 +318,16 @@ impl Remote {
                 Err(e) => Err(e),
             }
         };
-        tokio::time::timeout(total, exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
+        by(Deadline::after(self.total()), exchange).await
     }
+}
+
+/// `exchange`, or 504 GatewayTimeout once `deadline` passes.
+async fn by<T>(
+    deadline: Deadline,
+    exchange: impl std::future::Future<Output = Result<T, OssError>>,
+) -> Result<T, OssError> {
+    tokio::time::timeout_at(deadline.instant(), exchange).await.unwrap_or_else(|_| Err(gateway_timeout()))
 }
 
 /// A bucket on a remote origin.

@@ -156,6 +156,15 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
         }
         _ => {}
     }
+    let name = path.rsplit('/').next().unwrap_or("");
+    // late-*: the file, but a GET waits 30 s before its head (a HEAD is answered at once).
+    if name.starts_with("late-") && method != "HEAD" {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        return;
+    }
+    // slow<ms>-*: the file, its body spread over <ms> milliseconds (the head comes at once).
+    let slow_ms =
+        name.strip_prefix("slow").and_then(|r| r.split_once('-')).and_then(|(ms, _)| ms.parse::<u64>().ok());
     match file.and_then(|f| std::fs::read(f).ok()) {
         Some(body) => {
             let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };
@@ -168,8 +177,21 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
                 body.len()
             );
             let _ = out.write_all(head.as_bytes());
-            if method != "HEAD" {
-                let _ = out.write_all(&body);
+            match (method.as_str(), slow_ms) {
+                ("HEAD", _) => {}
+                (_, Some(ms)) => {
+                    let _ = out.flush();
+                    let pieces: Vec<&[u8]> = body.chunks(body.len().div_ceil(10).max(1)).collect();
+                    for piece in &pieces {
+                        std::thread::sleep(std::time::Duration::from_millis(ms / pieces.len() as u64));
+                        if out.write_all(piece).and_then(|_| out.flush()).is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ => {
+                    let _ = out.write_all(&body);
+                }
             }
         }
         None => {

@@ -145,7 +145,8 @@ pub fn webp_animation(frames: usize) -> Vec<u8> {
     riff_webp(&chunks)
 }
 
-fn riff_webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+/// A RIFF WebP container of `chunks` (each padded to an even size).
+pub fn riff_webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
     let mut body = b"WEBP".to_vec();
     for (fourcc, payload) in chunks {
         body.extend_from_slice(*fourcc);

@@ -71,19 +71,7 @@ fn gif_corpus() {
 }
 
 fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-    let mut body = b"WEBP".to_vec();
-    for (cc, p) in chunks {
-        body.extend_from_slice(*cc);
-        body.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        body.extend_from_slice(p);
-        if p.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+    crate::testing::fixtures::riff_webp(chunks)
 }
 
 #[test]

@@ -61,6 +61,40 @@ class RssSampler(threading.Thread):
         self.join()
 
 
+class CpuAccount:
+    """CPU time spent while it runs, in core-seconds: by the proxy, by this load generator (this
+    process and its finished children), and by everything else on the machine (other users'
+    work competes with the measurement on a shared machine, so the report says how much)."""
+
+    def __init__(self, pid):
+        self.pid, self.tick = pid, os.sysconf("SC_CLK_TCK")
+        self.start = self._now()
+
+    def _now(self):
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(cpu[:8]) - cpu[3] - cpu[4]  # all but idle and iowait
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            proxy = int(fields[11]) + int(fields[12])
+        except OSError:
+            proxy = 0
+        me = os.times()
+        return time.monotonic(), busy / self.tick, proxy / self.tick, me.user + me.system + me.children_user + me.children_system
+
+    def summary(self):
+        """(wall s, cores, busy, proxy, load generator, others) over the run so far."""
+        t1 = self._now()
+        wall, busy, proxy, gen = (b - a for a, b in zip(self.start, t1))
+        return wall, os.cpu_count(), busy, proxy, gen, max(0.0, busy - proxy - gen)
+
+    def line(self):
+        wall, cores, busy, proxy, gen, others = self.summary()
+        return (f"CPU over {wall:.0f} s on {cores} cores ({wall * cores:.0f} core-s): busy {busy:.0f}, "
+                f"proxy {proxy:.0f}, load generator {gen:.0f}, other processes {others:.0f} core-s")
+
+
 def pct(values, p):
     """Nearest-rank percentile (p in 0..100) of `values`; None when empty."""
     if not values:

@@ -9,7 +9,11 @@ use image::DynamicImage;
 use super::error::{Error, Result};
 
 thread_local! {
-    // A Resizer keeps scratch buffers between calls; one per worker thread avoids re-allocating.
+    // One Resizer per thread (it detects the CPU's extensions once). Its scratch buffers (the
+    // horizontal pass, a premultiplied copy of an RGBA source) are freed after every call: kept,
+    // each blocking thread that ever resampled would hold them at the size of its largest job,
+    // outside the memory budget, and transforms run on any of tokio's blocking threads (up to
+    // max_blocking_threads, idle ones kept 10 s), not on `transform_workers` fixed threads.
     static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
 }
 
@@ -25,9 +29,10 @@ pub fn resample(img: &DynamicImage, w: u32, h: u32) -> Result<DynamicImage> {
     };
     let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     RESIZER.with(|r| {
-        r.borrow_mut()
-            .resize(img, &mut dst, &opts)
-            .map_err(|e| Error::internal(format!("resample failed: {e}")))
+        let mut r = r.borrow_mut();
+        let res = r.resize(img, &mut dst, &opts);
+        r.reset_internal_buffers();
+        res.map_err(|e| Error::internal(format!("resample failed: {e}")))
     })?;
     Ok(dst)
 }
@@ -43,6 +48,19 @@ mod tests {
         let out = resample(&img, 7, 5).unwrap();
         assert_eq!((out.width(), out.height()), (7, 5));
         assert!(out.to_rgb8().pixels().all(|p| p.0 == [10, 200, 30]));
+    }
+
+    #[test]
+    fn no_scratch_buffer_outlives_a_call() {
+        // 1000×1000 RGBA down to 999×10: a 4 MB horizontal pass and a premultiplied copy, which a
+        // bare Resizer keeps after the call.
+        let img = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1000, 1000, Rgba([1, 2, 3, 128])));
+        let mut dst = DynamicImage::new_rgba8(999, 10);
+        let mut kept = Resizer::new();
+        kept.resize(&img, &mut dst, &ResizeOptions::new()).unwrap();
+        assert!(kept.size_of_internal_buffers() > 4_000_000);
+        resample(&img, 999, 10).unwrap();
+        assert_eq!(RESIZER.with(|r| r.borrow().size_of_internal_buffers()), 0);
     }
 
     #[test]

@@ -14,6 +14,22 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::metrics::metrics;
 use crate::error::OssError;
 
+/// Makes memory freed by renders go back to the system, so that the budget bounds the process's
+/// resident size and not only what is in use. glibc's malloc raises its mmap threshold to the
+/// size of each large block freed (up to 32 MiB): after the first images, decode and pixel
+/// buffers come from its per-thread arenas, which keep what is freed (in scripts/flood, with a
+/// 256 MiB budget, the resident size passed 500 MiB and kept growing; 136 MiB at most with this).
+/// A fixed threshold (which also ends the adjustment) gives every allocation of 128 KiB or more
+/// its own mapping, unmapped when freed.
+/// Called once at `serve`'s start; process-wide, hence not in [`Workers::new`].
+pub fn return_large_frees_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt is thread-safe and only sets a parameter of the allocator.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
 pub struct Workers {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,

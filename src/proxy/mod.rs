@@ -6,6 +6,7 @@
 pub mod app;
 pub mod body;
 pub mod cache;
+pub mod lifecycle;
 pub mod metrics;
 pub mod respond;
 pub mod service;
@@ -39,6 +40,8 @@ pub struct Ctx {
     pub upstream: Option<(Arc<Remote>, String)>,
     /// The origin's 200 became our 304: its body is not forwarded.
     pub drop_body: bool,
+    /// Counts this request as in flight until its context is dropped (the drain waits for it).
+    pub _in_flight: lifecycle::InFlight,
 }
 
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
@@ -117,6 +120,7 @@ impl ProxyHttp for Proxy {
             outcome: "error",
             upstream: None,
             drop_body: false,
+            _in_flight: lifecycle::InFlight::enter(),
         }
     }
 
@@ -124,9 +128,19 @@ impl ProxyHttp for Proxy {
         // Requests a client sends back to back on one connection are answered in turn (RFC
         // 9112 §9.3.2) instead of the first one only.
         session.downstream_session.set_pipelining_enabled(true);
+        if lifecycle::draining() {
+            // Shutting down: answer, then close, so the client reconnects elsewhere.
+            session.set_keepalive(None);
+        }
         // One client request: its origin reads share one total_ms deadline.
         let answer = match crate::storage::within_request(self.reply(session, ctx)).await {
             Ok(Reply::Answer(a)) => Some(a),
+            Ok(Reply::Proxy(..)) if has_body(session) => {
+                // A body on an object GET is either a mistake or a framing trick: not forwarded.
+                session.set_keepalive(None);
+                let e = OssError::new(400, "InvalidRequest", None, "A request for an object has no body.");
+                Some(respond::Answer::error(&e, &ctx.request_id, self.host_id(session)))
+            }
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";
                 ctx.upstream = Some((remote, key.to_string()));

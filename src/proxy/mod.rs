@@ -78,6 +78,13 @@ fn req_of(session: &Session, request_id: &str) -> Result<Req, OssError> {
     })
 }
 
+/// Whether the request head announces a body (any Transfer-Encoding, or a non-zero length).
+fn has_body(session: &Session) -> bool {
+    let h = &session.req_header().headers;
+    h.contains_key("transfer-encoding")
+        || h.get_all("content-length").iter().any(|v| v.to_str().map_or(true, |v| v.trim() != "0"))
+}
+
 impl Proxy {
     async fn reply(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, OssError> {
         let req = req_of(session, &ctx.request_id)?;

@@ -200,3 +200,74 @@ fn raw_svg_and_html_cannot_run_script() {
     }
     assert_eq!(get(&p.addr, "/example.jpg").header("content-security-policy"), None);
 }
+
+#[test]
+fn a_panic_in_a_transform_is_a_500_for_its_request_only() {
+    // AT-37. The trigger exists in debug builds only (`execute::panic_trigger`), which is what
+    // `cargo test` runs; the release profile must unwind too, or one panic would end the process.
+    let cargo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let release = cargo.split("[profile.release]").nth(1).expect("a release profile");
+    let release = release.split("\n[").next().unwrap();
+    assert!(release.contains("panic = \"unwind\""), "release must unwind: {release}");
+    let p =
+        common::server::start_with_env("hostile-panic", "", PUBLIC, &[("IMGEDGE_PANIC_SUFFIX", "PANIC!")]);
+    let mut boom = common::fixtures::read("oss/example.jpg");
+    boom.extend_from_slice(b"PANIC!");
+    std::fs::write(p.dir.join("boom.jpg"), boom).unwrap();
+    let addr = Arc::new(p.addr.clone());
+    let normal: Vec<_> = (0..20)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                get(&addr, &format!("/example.jpg?x-oss-process=image/resize,w_{}", 20 + i))
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let r = get(&p.addr, "/boom.jpg?x-oss-process=image/resize,w_10");
+        assert_eq!((r.status, r.xml("Code").as_deref()), (500, Some("InternalError")), "{}", r.text());
+    }
+    for (i, t) in normal.into_iter().enumerate() {
+        let r = t.join().unwrap();
+        assert_eq!((r.status, r.image().width()), (200, 20 + i as u32));
+    }
+    assert_eq!(
+        get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_5").status,
+        200,
+        "the process is alive"
+    );
+    assert_eq!(metric(&p, "imgedge_transform_workers_busy"), 0.0);
+}
+
+#[test]
+fn watermark_names_never_make_the_proxy_dial_out() {
+    // AT-31 with canaries: listeners that count connections at the addresses a hostile
+    // watermark names; every request is refused and no canary is ever dialled.
+    let canaries: Vec<std::net::TcpListener> = ["127.0.0.2:0", "127.0.0.1:0"]
+        .iter()
+        .map(|a| {
+            let l = std::net::TcpListener::bind(a).unwrap();
+            l.set_nonblocking(true).unwrap();
+            l
+        })
+        .collect();
+    let p = start("hostile-ssrf", "", PUBLIC);
+    let mut names = vec!["../other.png".to_string(), "demo/example.jpg".into(), "/etc/hostname".into()];
+    for c in &canaries {
+        let a = c.local_addr().unwrap();
+        names.push(format!("http://{a}/x.png"));
+        names.push(format!("//{a}/x.png"));
+        names.push(format!("{a}/x.png"));
+    }
+    names.push("example.jpg?x-oss-process=image/watermark,image_aHR0cDovLzEyNy4wLjAuMjoxL3gucG5n".into());
+    for n in &names {
+        let target = format!("/example.jpg?x-oss-process=image/watermark,image_{}", common::b64(n));
+        let r = get(&p.addr, &target);
+        assert_eq!(r.status, 400, "{n}: {}", r.text());
+    }
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/watermark,image_not*base64!");
+    assert_eq!(r.status, 400);
+    for c in &canaries {
+        assert!(c.accept().is_err(), "canary {} was dialled", c.local_addr().unwrap());
+    }
+}

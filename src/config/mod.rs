@@ -86,11 +86,19 @@ pub struct Api {
     pub async_queue: usize,
     /// Finished asynchronous tasks whose status is kept for the status endpoint.
     pub async_kept: usize,
+    /// Seconds a client has to send a whole request body; then 400 RequestTimeout.
+    pub body_timeout_s: u64,
 }
 
 impl Default for Api {
     fn default() -> Self {
-        Api { max_body_bytes: 64 << 10, max_styles: 50, async_queue: 64, async_kept: 1000 }
+        Api {
+            max_body_bytes: 64 << 10,
+            max_styles: 50,
+            async_queue: 64,
+            async_kept: 1000,
+            body_timeout_s: 30,
+        }
     }
 }
 
@@ -398,6 +406,7 @@ impl Config {
             ("server.queue_wait_ms", s.queue_wait_ms),
             ("server.keepalive_timeout_s", s.keepalive_timeout_s),
             ("server.header_timeout_s", s.header_timeout_s),
+            ("api.body_timeout_s", self.api.body_timeout_s),
         ] {
             if v == 0 {
                 return Err(err(key, "must be at least 1"));

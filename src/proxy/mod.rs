@@ -91,7 +91,11 @@ impl Proxy {
         let routed = handlers::route(&self.0, &req)?;
         let has_body = routed.action.has_body();
         let body = match has_body {
-            true => body::read(session, &req, &routed.auth, self.0.api.max_body_bytes).await?,
+            true => {
+                let api = &self.0.api;
+                let deadline = std::time::Duration::from_secs(api.body_timeout_s);
+                body::read(session, &req, &routed.auth, api.max_body_bytes, deadline).await?
+            }
             false => bytes::Bytes::new(),
         };
         let serve = handlers::serve(&self.0, &req, routed, body);

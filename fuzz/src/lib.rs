@@ -151,6 +151,44 @@ impl SignInput {
         }
     }
 
+    /// Whether `{SIG}` occurs exactly once in the request, as the whole signature a verifier of
+    /// `scheme` reads (`OSS <ak>:{SIG}`, `Signature={SIG}`, `Signature`/`x-oss-signature` in
+    /// the query). Only then does filling it in give the request a client would send.
+    fn placeholder_is_the_signature(&self, scheme: Scheme) -> bool {
+        let count = |s: &str| s.matches(PLACEHOLDER).count();
+        let total = count(&self.method)
+            + count(&self.bucket)
+            + count(&self.key)
+            + self.query.iter().map(|(k, v)| count(k) + v.as_deref().map_or(0, count)).sum::<usize>()
+            + self.headers.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>();
+        if total != 1 {
+            return false;
+        }
+        let param =
+            |name: &str| self.query.iter().any(|(k, v)| k == name && v.as_deref() == Some(PLACEHOLDER));
+        let authz = self.headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.trim());
+        match scheme {
+            Scheme::V1 => {
+                param("Signature")
+                    || authz
+                        .and_then(|a| a.strip_prefix("OSS "))
+                        .and_then(|rest| rest.split_once(':'))
+                        .is_some_and(|(_, sig)| sig == PLACEHOLDER)
+            }
+            Scheme::V4 => {
+                param("x-oss-signature")
+                    || authz.and_then(|a| a.strip_prefix("OSS4-HMAC-SHA256 ")).is_some_and(|rest| {
+                        rest.split(',').any(|f| {
+                            f.trim()
+                                .split_once('=')
+                                .is_some_and(|(n, v)| n == "Signature" && v.trim() == PLACEHOLDER)
+                        })
+                    })
+            }
+            Scheme::Other => false,
+        }
+    }
+
     /// Every `{SIG}` in a query value or header value replaced by `sig`.
     fn with_signature(&self, sig: &str) -> SignInput {
         let fill = |s: &str| s.replace(PLACEHOLDER, sig);
@@ -209,7 +247,12 @@ pub fn sign(data: &[u8], want: Scheme) {
         Some((n, rest)) => (n.trim().parse::<i32>().unwrap_or(0), rest),
         None => (0, text),
     };
-    let now = UNIX_EPOCH + Duration::from_secs((NOW as i64 + i64::from(shift)) as u64);
+    // Any i32 shift, even one before the epoch (a broken clock), is a valid SystemTime.
+    let t = NOW as i64 + i64::from(shift);
+    let now = match u64::try_from(t) {
+        Ok(t) => UNIX_EPOCH + Duration::from_secs(t),
+        Err(_) => UNIX_EPOCH - Duration::from_secs(t.unsigned_abs()),
+    };
     let Some(input) = SignInput::read(text) else { return };
     if input.scheme() != want {
         return;
@@ -229,12 +272,9 @@ pub fn sign(data: &[u8], want: Scheme) {
     let (Some(sts), true) = (err.string_to_sign.as_deref(), err.code == "SignatureDoesNotMatch") else {
         return;
     };
-    let marked = input.query.iter().any(|(_, v)| v.as_deref().is_some_and(|v| v.contains(PLACEHOLDER)))
-        || input.headers.iter().any(|(_, v)| v.contains(PLACEHOLDER));
     // A signature that signs itself (V4 AdditionalHeaders naming authorization, V1's signed
     // x-oss-* headers holding it) cannot be produced by any client; skip the oracle there.
-    let self_signed = sts.contains(PLACEHOLDER);
-    if !marked || self_signed {
+    if !input.placeholder_is_the_signature(want) || sts.contains(PLACEHOLDER) {
         return;
     }
     let Some(sig) = client_signature(want, sts) else { return };

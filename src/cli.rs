@@ -118,7 +118,7 @@ fn serve(config: Option<&Path>, upgrade: bool) -> ExitCode {
     match crate::proxy::service::build(&cfg, upgrade) {
         Ok(server) => {
             tracing::info!(listen = %cfg.server.listen, metrics = %cfg.server.metrics_listen, "imgedge serving");
-            server.run_forever()
+            crate::proxy::service::run(server, &cfg)
         }
         Err(e) => {
             eprintln!("cannot start: {e}");

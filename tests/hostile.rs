@@ -200,3 +200,186 @@ fn raw_svg_and_html_cannot_run_script() {
     }
     assert_eq!(get(&p.addr, "/example.jpg").header("content-security-policy"), None);
 }
+
+#[test]
+fn a_panic_in_a_transform_is_a_500_for_its_request_only() {
+    // AT-37. The trigger exists in debug builds only (`execute::panic_trigger`), which is what
+    // `cargo test` runs; the release profile must unwind too, or one panic would end the process.
+    let cargo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let release = cargo.split("[profile.release]").nth(1).expect("a release profile");
+    let release = release.split("\n[").next().unwrap();
+    assert!(release.contains("panic = \"unwind\""), "release must unwind: {release}");
+    let p =
+        common::server::start_with_env("hostile-panic", "", PUBLIC, &[("IMGEDGE_PANIC_SUFFIX", "PANIC!")]);
+    let mut boom = common::fixtures::read("oss/example.jpg");
+    boom.extend_from_slice(b"PANIC!");
+    std::fs::write(p.dir.join("boom.jpg"), boom).unwrap();
+    let addr = Arc::new(p.addr.clone());
+    let normal: Vec<_> = (0..20)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                get(&addr, &format!("/example.jpg?x-oss-process=image/resize,w_{}", 20 + i))
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let r = get(&p.addr, "/boom.jpg?x-oss-process=image/resize,w_10");
+        assert_eq!((r.status, r.xml("Code").as_deref()), (500, Some("InternalError")), "{}", r.text());
+    }
+    for (i, t) in normal.into_iter().enumerate() {
+        let r = t.join().unwrap();
+        assert_eq!((r.status, r.image().width()), (200, 20 + i as u32));
+    }
+    assert_eq!(
+        get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_5").status,
+        200,
+        "the process is alive"
+    );
+    assert_eq!(metric(&p, "imgedge_transform_workers_busy"), 0.0);
+}
+
+#[test]
+fn watermark_names_never_make_the_proxy_dial_out() {
+    // AT-31 with canaries: listeners that count connections at the addresses a hostile
+    // watermark names; every request is refused and no canary is ever dialled.
+    let canaries: Vec<std::net::TcpListener> = ["127.0.0.2:0", "127.0.0.1:0"]
+        .iter()
+        .map(|a| {
+            let l = std::net::TcpListener::bind(a).unwrap();
+            l.set_nonblocking(true).unwrap();
+            l
+        })
+        .collect();
+    let p = start("hostile-ssrf", "", PUBLIC);
+    let mut names = vec!["../other.png".to_string(), "demo/example.jpg".into(), "/etc/hostname".into()];
+    for c in &canaries {
+        let a = c.local_addr().unwrap();
+        names.push(format!("http://{a}/x.png"));
+        names.push(format!("//{a}/x.png"));
+        names.push(format!("{a}/x.png"));
+    }
+    names.push("example.jpg?x-oss-process=image/watermark,image_aHR0cDovLzEyNy4wLjAuMjoxL3gucG5n".into());
+    for n in &names {
+        let target = format!("/example.jpg?x-oss-process=image/watermark,image_{}", common::b64(n));
+        let r = get(&p.addr, &target);
+        assert_eq!(r.status, 400, "{n}: {}", r.text());
+    }
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/watermark,image_not*base64!");
+    assert_eq!(r.status, 400);
+    for c in &canaries {
+        assert!(c.accept().is_err(), "canary {} was dialled", c.local_addr().unwrap());
+    }
+}
+
+/// Every file below `dir`, with its bytes.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| (e.path(), std::fs::read(e.path()).unwrap())).collect()
+}
+
+#[test]
+fn a_trickled_body_is_refused_at_its_deadline_and_writes_nothing() {
+    // AT-30: a signed saveas whose form arrives a byte every 300 ms.
+    let keys = "[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\nwrite = [\"*\"]\n[api]\nbody_timeout_s = 2\n";
+    let p = start("hostile-trickle", "", &format!("{keys}{PUBLIC}"));
+    let before = files(&p.dir);
+    let body = format!("x-oss-process=image/resize,w_10|sys/saveas,o_{}", common::b64("out.jpg"));
+    let ctype = "application/x-www-form-urlencoded";
+    let (date, authz) = common::sign::header_v1("AK", "SK", "POST", ctype, "/demo/example.jpg?x-oss-process");
+    let head = format!(
+        "POST /example.jpg?x-oss-process HTTP/1.1\r\nHost: localhost\r\nContent-Type: {ctype}\r\nDate: {date}\r\nAuthorization: {authz}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut s = TcpStream::connect(&p.addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let t = Instant::now();
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        let body = body.clone();
+        std::thread::spawn(move || {
+            for b in body.bytes() {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let took = t.elapsed();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("<Code>RequestTimeout</Code>"), "{text}");
+    assert!(took >= Duration::from_millis(1800) && took < Duration::from_secs(5), "{took:?}");
+    let _ = writer.join();
+    assert_eq!(files(&p.dir), before, "a refused saveas wrote something");
+    // The same request sent at once is done.
+    let h = [("Content-Type", ctype), ("Date", date.as_str()), ("Authorization", authz.as_str())];
+    let r =
+        common::server::try_request_body(&p.addr, "POST", "/example.jpg?x-oss-process", &h, body.as_bytes())
+            .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(p.dir.join("out.jpg").exists());
+}
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_sweep_of_malformed_and_odd_files_never_fails_the_server() {
+    // AT-33 through the server: every corpus file and every generated hostile file, each
+    // through a few pipelines. Never a 5xx, each answer quick, no panic, memory bounded.
+    let p = start("hostile-sweep", "", PUBLIC);
+    let mut names = Vec::new();
+    for sub in ["formats", "orient", "oss"] {
+        for e in std::fs::read_dir(common::corpus(sub)).unwrap().flatten() {
+            let name = format!("{sub}-{}", e.file_name().to_string_lossy());
+            std::fs::copy(e.path(), p.dir.join(&name)).unwrap();
+            names.push(name);
+        }
+    }
+    let generated: Vec<(&str, Vec<u8>)> = vec![
+        ("giant.jpg", common::fixtures::read("bad/giant-image.jpg")),
+        ("huge.png", common::fixtures::read("bad/65536-uint32-limit.png")),
+        ("corrupt.jpg", common::fixtures::read("bad/corrupt-header.jpg")),
+        ("truncated.jpg", common::fixtures::read("bad/truncated.jpg")),
+        ("truncated.png", common::fixtures::read("bad/truncated.png")),
+        ("empty.jpg", Vec::new()),
+        ("text.png", b"not an image at all".to_vec()),
+        ("half-gif.gif", common::fixtures::read("formats/animated-loop-3.gif")[..200].to_vec()),
+    ];
+    for (name, bytes) in &generated {
+        std::fs::write(p.dir.join(name), bytes).unwrap();
+        names.push(name.to_string());
+    }
+    let pipelines =
+        ["image/resize,w_64", "image/info", "image/rotate,90/format,png", "image/blur,r_3,s_2/format,webp"];
+    // Warm up (fonts, codecs, allocator arenas), then measure growth across the sweep.
+    assert_eq!(get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_64").status, 200);
+    let base = rss_kib(p.pid());
+    let mut slowest = Duration::ZERO;
+    for name in &names {
+        for pipe in pipelines {
+            let t = Instant::now();
+            let r = get(&p.addr, &format!("/{name}?x-oss-process={pipe}"));
+            slowest = slowest.max(t.elapsed());
+            assert!(r.status < 500, "{name} {pipe}: {} {}", r.status, r.text());
+            if r.status >= 400 {
+                assert!(r.xml("Code").is_some(), "{name} {pipe}: not an OSS error: {}", r.text());
+            }
+        }
+    }
+    let grown_mib = rss_kib(p.pid()).saturating_sub(base) / 1024;
+    // Bounded by the variant cache (default 256 MiB holds all of these) plus decoder arenas.
+    assert!(grown_mib < 256, "RSS grew {grown_mib} MiB over the sweep");
+    assert!(slowest < Duration::from_secs(10), "slowest answer {slowest:?}");
+    let log = std::fs::read_to_string(p.dir.parent().unwrap().join("log")).unwrap();
+    assert!(!log.contains("panicked"), "a panic in the log");
+    assert_eq!(get(&p.addr, "/example.jpg").status, 200, "the server is alive");
+}

@@ -341,3 +341,44 @@ fn total_ms_is_one_deadline_for_all_fetches_of_a_request() {
     // By total_ms (2.5 s) plus slack, not three fetches' 4.5 s.
     assert!(took < std::time::Duration::from_millis(2500 + 1500), "{took:?}");
 }
+
+#[test]
+fn an_origin_that_resets_mid_body_is_a_502_or_a_cut_never_a_whole_200() {
+    // AT-10: the origin sends its head and 8 KiB of a promised 100 000, then a TCP RST.
+    let (p, o) = setup("http-reset", "");
+    let r = get(&p.addr, "/reset.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{}", r.text());
+    assert!(o.hits("/base/reset.jpg") <= 2, "at most one retry: {}", o.hits("/base/reset.jpg"));
+    let (head, body, closed) = raw_get(&p.addr, "/reset.jpg");
+    if head.starts_with("http/1.1 200") {
+        assert!(closed && body.len() < 100000, "a reset body passed as whole: {} bytes", body.len());
+        assert!(!body.windows(7).any(|w| w == b"<Error>"), "an error was appended to the body");
+    } else {
+        assert!(head.starts_with("http/1.1 502"), "{head}");
+    }
+    assert_eq!(get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_10").status, 200);
+}
+
+#[test]
+fn an_origin_that_is_down_answers_502_at_once_and_is_used_again_when_back() {
+    // AT-11: nothing listens on the origin's port, then an origin comes back there.
+    let dir = common::temp_dir("http-down-origin");
+    std::fs::copy(common::corpus("oss/example.jpg"), dir.join("example.jpg")).unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let conf = format!(
+        "[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"http://{addr}/base\"\n"
+    );
+    let p = start("http-down", "", &conf);
+    for target in ["/example.jpg", "/example.jpg?x-oss-process=image/resize,w_10"] {
+        let t = std::time::Instant::now();
+        let r = get(&p.addr, target);
+        assert_eq!((r.status, r.xml("Code").as_deref()), (502, Some("BadGateway")), "{target}: {}", r.text());
+        assert!(t.elapsed() < std::time::Duration::from_secs(1), "{target}: {:?}", t.elapsed());
+    }
+    let _back = origin::serve_on(dir, "/base", &addr);
+    let raw = get(&p.addr, "/example.jpg");
+    assert_eq!(raw.status, 200, "{}", raw.text());
+    assert_eq!(raw.body, common::read("oss/example.jpg"));
+    let r = get(&p.addr, "/example.jpg?x-oss-process=image/resize,w_10");
+    assert_eq!((r.status, r.image().width()), (200, 10));
+}

@@ -43,6 +43,16 @@ pub struct RequestParts<'a> {
 /// Looks up the secret of an access key; `None` = unknown key.
 pub trait Credentials {
     fn secret(&self, access_key_id: &str) -> Option<String>;
+
+    /// The region V4 credentials must name; `None`: any.
+    fn region(&self) -> Option<&str> {
+        None
+    }
+
+    /// The longest a V1 presigned URL may still be valid for, in seconds.
+    fn max_v1_expires_s(&self) -> i64 {
+        604_800
+    }
 }
 
 /// Outcome of a successful [`authenticate`].

@@ -23,11 +23,11 @@ struct Scope {
     write: Vec<String>,
 }
 
-/// The configured access keys and their scopes.
-pub struct Keys(HashMap<String, Scope>);
+/// The configured access keys and their scopes, and what signatures must agree to.
+pub struct Keys(HashMap<String, Scope>, config::Signing);
 
 impl Keys {
-    pub fn new(keys: &[config::AccessKey]) -> Keys {
+    pub fn new(keys: &[config::AccessKey], signing: &config::Signing) -> Keys {
         Keys(
             keys.iter()
                 .map(|k| {
@@ -36,6 +36,7 @@ impl Keys {
                     (k.id.clone(), scope)
                 })
                 .collect(),
+            signing.clone(),
         )
     }
 
@@ -52,6 +53,14 @@ impl Keys {
 impl Credentials for Keys {
     fn secret(&self, id: &str) -> Option<String> {
         self.0.get(id).map(|s| s.secret.clone())
+    }
+
+    fn region(&self) -> Option<&str> {
+        Some(self.1.region.as_str()).filter(|r| !r.is_empty())
+    }
+
+    fn max_v1_expires_s(&self) -> i64 {
+        i64::try_from(self.1.max_v1_expires_s).unwrap_or(i64::MAX)
     }
 }
 

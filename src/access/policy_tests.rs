@@ -11,12 +11,15 @@ fn keys() -> Keys {
         buckets: read.iter().map(|s| s.to_string()).collect(),
         write: write.iter().map(|s| s.to_string()).collect(),
     };
-    Keys::new(&[
-        k("reader", &[], &[]),
-        k("writer", &[], &["demo"]),
-        k("all", &[], &["*"]),
-        k("other", &["other"], &["*"]),
-    ])
+    Keys::new(
+        &[
+            k("reader", &[], &[]),
+            k("writer", &[], &["demo"]),
+            k("all", &[], &["*"]),
+            k("other", &["other"], &["*"]),
+        ],
+        &Default::default(),
+    )
 }
 
 fn settings() -> Settings {

@@ -168,7 +168,8 @@ fn unix_from_parts(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i
 
 /// `yyyymmdd` (the V4 credential date) → Unix seconds at midnight UTC.
 pub fn parse_ymd(s: &str) -> Option<i64> {
-    if s.len() != 8 {
+    // ASCII first: the slices below are byte ranges, and `202é1114` would split the `é`.
+    if s.len() != 8 || !s.is_ascii() {
         return None;
     }
     let (y, m, d) = (digits(&s[..4])?, digits(&s[4..6])?, digits(&s[6..])?);
@@ -178,7 +179,7 @@ pub fn parse_ymd(s: &str) -> Option<i64> {
 /// ISO 8601 basic `yyyymmddTHHMMSSZ` (V4 `x-oss-date`) → Unix seconds.
 pub fn parse_iso8601_basic(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    if b.len() != 16 || !s.is_ascii() || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
     let day = parse_ymd(&s[..8])?;
@@ -234,6 +235,9 @@ mod tests {
             "20231114T246000Z",
             "2023111XT221320Z",
             "+0231114T221320Z",
+            // Multi-byte characters where digits belong (fuzz regressions: these panicked).
+            "20231114T2é320Z",
+            "2023é14T221320Z",
         ] {
             assert_eq!(parse_iso8601_basic(bad), None, "{bad}");
         }
@@ -247,6 +251,8 @@ mod tests {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
         assert_eq!(parse_ymd("2022-12-20"), None);
+        assert_eq!(parse_ymd("202é1114"), None);
+        assert_eq!(parse_ymd("202é111"), None);
     }
 
     #[test]

@@ -387,3 +387,34 @@ fn signature_comparisons_are_constant_time() {
         }
     }
 }
+
+/// Credentials with a configured region (config `signing.region`).
+struct Regional(&'static str);
+impl Credentials for Regional {
+    fn secret(&self, ak: &str) -> Option<String> {
+        Keys.secret(ak)
+    }
+    fn region(&self) -> Option<&str> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn v4_credentials_must_name_the_configured_region() {
+    let (bucket, key, query) = split_url(V4_SPEC).unwrap();
+    let req = RequestParts { method: "GET", bucket: &bucket, key: &key, query: &query, headers: &[] };
+    let now = at(V4_SPEC_T + 10);
+    assert_eq!(authenticate(&req, &Regional("cn-hangzhou"), now), presigned(V4_SPEC_T + 599));
+    let e = authenticate(&req, &Regional("cn-beijing"), now).expect_err("another region's credential");
+    assert_eq!((e.status, e.code, e.ec), (400, "InvalidArgument", None));
+    assert!(e.message.contains("expecting 'cn-beijing'"), "{}", e.message);
+}
+
+#[test]
+fn v1_presigned_urls_may_not_outlive_the_cap() {
+    // V1_RESIZE expires at 1699807420; the default cap is 7 days.
+    let cap = 604_800;
+    assert_eq!(auth("GET", V1_RESIZE, &[], 1_699_807_420 - cap), presigned(1_699_807_420));
+    let early = auth("GET", V1_RESIZE, &[], 1_699_807_420 - cap - 1);
+    assert_eq!(code(early), ("AccessDenied", Some(sign::EC_EXPIRES_INVALID)));
+}

@@ -85,6 +85,11 @@ pub(super) fn verify_query(
     if now > deadline {
         return Err(access_denied(Some(sign::EC_EXPIRED), "Request has expired."));
     }
+    // A URL valid for years cannot be revoked short of rotating the key: bounded like V4's.
+    if deadline - now > creds.max_v1_expires_s() {
+        let msg = format!("Expires is more than {} seconds in the future.", creds.max_v1_expires_s());
+        return Err(access_denied(Some(sign::EC_EXPIRES_INVALID), &msg));
+    }
     // The text as received fills the Date slot: that is what the client signed.
     let sts = string_to_sign(req, expires)?;
     check(creds, ak, provided, sts)?;

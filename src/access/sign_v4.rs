@@ -51,7 +51,7 @@ pub(super) fn verify_header(
             return Err(invalid_argument("repeated Authorization header field"));
         }
     }
-    let cred = parse_credential(credential)?;
+    let cred = parse_credential(credential, creds)?;
     let provided = provided
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid_argument("Authorization header lacks Signature"))?;
@@ -72,7 +72,7 @@ pub(super) fn verify_query(
     if sign::unique_param(req, "x-oss-signature-version")? != Some(ALGORITHM) {
         return Err(invalid_argument("unsupported signature version (only OSS4-HMAC-SHA256 presigned URLs)"));
     }
-    let cred = parse_credential(sign::unique_param(req, "x-oss-credential")?)?;
+    let cred = parse_credential(sign::unique_param(req, "x-oss-credential")?, creds)?;
     let (datetime, t) = parse_datetime(sign::unique_param(req, "x-oss-date")?, &cred)?;
     let expires = match sign::unique_param(req, "x-oss-expires")? {
         None => {
@@ -104,7 +104,10 @@ pub(super) fn verify_query(
     check(req, creds, signed, Some(t + expires))
 }
 
-fn parse_credential(value: Option<&str>) -> Result<Credential<'_>, AuthError> {
+fn parse_credential<'a>(
+    value: Option<&'a str>,
+    creds: &dyn Credentials,
+) -> Result<Credential<'a>, AuthError> {
     let value = value
         .ok_or_else(|| access_denied(Some(sign::EC_V4_CREDENTIAL_MISSING), "x-oss-credential is missing"))?;
     if value.trim().is_empty() {
@@ -122,6 +125,13 @@ fn parse_credential(value: Option<&str>) -> Result<Credential<'_>, AuthError> {
     if sign::parse_ymd(date).is_none() {
         let msg = "x-oss-credential date must be yyyymmdd";
         return Err(access_denied(Some(sign::EC_V4_CREDENTIAL_DATE), msg));
+    }
+    // The region is part of the signing key, so a valid signature for another region proves
+    // the client was configured for another endpoint: say so instead of "signature mismatch".
+    if let Some(want) = creds.region().filter(|want| *want != region) {
+        return Err(invalid_argument(&format!(
+            "The region in x-oss-credential is wrong; expecting '{want}'."
+        )));
     }
     Ok(Credential { ak, date, region })
 }

@@ -51,6 +51,7 @@ pub struct Config {
     /// Service domains: a request for `<bucket>.<domain>` goes to that bucket (OSS virtual-host style).
     pub domains: Vec<String>,
     pub access_keys: Vec<AccessKey>,
+    pub signing: Signing,
     pub buckets: Vec<Bucket>,
     pub state: State,
     pub api: Api,
@@ -85,11 +86,19 @@ pub struct Api {
     pub async_queue: usize,
     /// Finished asynchronous tasks whose status is kept for the status endpoint.
     pub async_kept: usize,
+    /// Seconds a client has to send a whole request body; then 400 RequestTimeout.
+    pub body_timeout_s: u64,
 }
 
 impl Default for Api {
     fn default() -> Self {
-        Api { max_body_bytes: 64 << 10, max_styles: 50, async_queue: 64, async_kept: 1000 }
+        Api {
+            max_body_bytes: 64 << 10,
+            max_styles: 50,
+            async_queue: 64,
+            async_kept: 1000,
+            body_timeout_s: 30,
+        }
     }
 }
 
@@ -111,6 +120,11 @@ pub struct Server {
     pub grace_period_s: u64,
     /// Seconds in-flight requests get to finish after the listeners close.
     pub graceful_shutdown_timeout_s: u64,
+    /// Seconds a keep-alive connection may idle between requests.
+    pub keepalive_timeout_s: u64,
+    /// Seconds a client has to send a whole request head (after connecting, or after its
+    /// keep-alive idle time).
+    pub header_timeout_s: u64,
     /// `HostId` in error bodies; empty: the request's Host.
     pub host_id: String,
     /// Unix socket over which a running instance hands its listeners to `serve --upgrade`.
@@ -128,6 +142,8 @@ impl Default for Server {
             queue_wait_ms: 2000,
             grace_period_s: 5,
             graceful_shutdown_timeout_s: 5,
+            keepalive_timeout_s: 10,
+            header_timeout_s: 10,
             host_id: String::new(),
             upgrade_sock: "/tmp/imgedge-upgrade.sock".into(),
         }
@@ -224,6 +240,24 @@ pub struct Cache {
 impl Default for Cache {
     fn default() -> Self {
         Cache { capacity_bytes: 256 << 20, ttl_s: 3600, cache_control: "public, max-age=86400".into() }
+    }
+}
+
+/// What signed requests must agree to besides their signature (docs/decisions.md, "Signatures").
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Signing {
+    /// The region V4 credentials must name (`<ak>/<date>/<region>/oss/aliyun_v4_request`), as
+    /// the SDKs' `region` setting; empty: any region (each signature still binds its own).
+    pub region: String,
+    /// How far in the future a V1 presigned URL's `Expires` may lie, in seconds (V4's own
+    /// bound, `x-oss-expires` ≤ 7 days, is fixed by the protocol).
+    pub max_v1_expires_s: u64,
+}
+
+impl Default for Signing {
+    fn default() -> Self {
+        Signing { region: String::new(), max_v1_expires_s: 604_800 }
     }
 }
 
@@ -364,8 +398,19 @@ impl Config {
         if self.server.threads == 0 {
             return Err(err("server.threads", "must be at least 1"));
         }
-        if self.server.queue_wait_ms == 0 {
-            return Err(err("server.queue_wait_ms", "must be at least 1"));
+        if self.signing.max_v1_expires_s == 0 {
+            return Err(err("signing.max_v1_expires_s", "must be at least 1"));
+        }
+        let s = &self.server;
+        for (key, v) in [
+            ("server.queue_wait_ms", s.queue_wait_ms),
+            ("server.keepalive_timeout_s", s.keepalive_timeout_s),
+            ("server.header_timeout_s", s.header_timeout_s),
+            ("api.body_timeout_s", self.api.body_timeout_s),
+        ] {
+            if v == 0 {
+                return Err(err(key, "must be at least 1"));
+            }
         }
         let l = &self.limits;
         if [l.max_src_bytes, l.max_out_side.into(), l.max_frames.into(), l.max_decode_bytes, l.max_work_mpx]

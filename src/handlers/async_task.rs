@@ -35,7 +35,9 @@ pub fn submit(
     let (app2, bucket2, id2) = (app.clone(), bucket.clone(), id.clone());
     tokio::spawn(async move {
         app2.tasks.set(&id2, State::Running);
-        let state = match saveas::execute(&app2, &bucket2, &plan, true).await {
+        // Like a client request, a task's origin reads share one total_ms deadline.
+        let run = crate::storage::within_request(saveas::execute(&app2, &bucket2, &plan, true));
+        let state = match run.await {
             Ok((key, size)) => State::Succeeded {
                 bucket: plan.target.name.clone(),
                 object: key.to_string(),

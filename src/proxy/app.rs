@@ -54,7 +54,7 @@ impl App {
             buckets.insert(b.name.clone(), Arc::new(Bucket::new(b, store, stored, state.clone())));
         }
         Ok(App {
-            keys: Keys::new(&cfg.access_keys),
+            keys: Keys::new(&cfg.access_keys, &cfg.signing),
             limits: cfg.limits.to_limits(),
             api: cfg.api.clone(),
             hosts: HostMap::new(&cfg.domains, &custom),

@@ -12,14 +12,19 @@ use crate::access::Auth;
 use crate::error::OssError;
 use crate::handlers::Req;
 
-/// The longest a client may take to send a (small) body.
-const DEADLINE: Duration = Duration::from_secs(30);
-
 fn too_large(max: u64) -> OssError {
     OssError::new(400, "EntityTooLarge", None, format!("The request body is larger than {max} bytes."))
 }
 
-pub async fn read(session: &mut Session, req: &Req, auth: &Auth, max: u64) -> Result<Bytes, OssError> {
+/// Reads the body: at most `max` bytes, all of it within `deadline` (a trickling client holds
+/// a connection and a task, never a worker).
+pub async fn read(
+    session: &mut Session,
+    req: &Req,
+    auth: &Auth,
+    max: u64,
+    deadline: Duration,
+) -> Result<Bytes, OssError> {
     if let Some(len) = req.header("content-length") {
         let len: u64 = len
             .trim()
@@ -45,7 +50,8 @@ pub async fn read(session: &mut Session, req: &Req, auth: &Auth, max: u64) -> Re
             }
             Ok(body.freeze())
         };
-    let body = tokio::time::timeout(DEADLINE, read).await.unwrap_or_else(|_| {
+    let body = tokio::time::timeout(deadline, read).await.unwrap_or_else(|_| {
+        session.set_keepalive(None);
         Err(OssError::new(400, "RequestTimeout", None, "The request body did not arrive in time."))
     })?;
     check_signed_digests(req, auth, &body)?;

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub transforms: IntCounter,
     /// Transforms stopped early, by reason: deadline, cancelled (nobody waits any more).
     pub transforms_stopped: IntCounterVec,
+    /// Connections the server closed on its own, by reason: header_timeout.
+    pub connections_closed: IntCounterVec,
     /// Objects written by saveas and asynchronous tasks.
     pub objects_written: IntCounter,
     pub async_tasks: IntGauge,
@@ -46,12 +48,18 @@ impl Metrics {
             &["reason"],
         )
         .expect("static metric");
+        let connections_closed = IntCounterVec::new(
+            Opts::new("connections_closed_total", "Connections closed by the server, by reason"),
+            &["reason"],
+        )
+        .expect("static metric");
         let counter = |n: &str, h: &str| IntCounter::new(n, h).expect("static metric");
         let gauge = |n: &str, h: &str| IntGauge::new(n, h).expect("static metric");
         let m = Metrics {
             requests,
             stage_seconds,
             transforms_stopped,
+            connections_closed,
             cache_hits: counter("cache_hits_total", "Processed variants served from the cache"),
             cache_misses: counter("cache_misses_total", "Processed variants that had to be made"),
             cache_bytes: gauge("cache_bytes", "Bytes of variants in the cache"),
@@ -80,6 +88,7 @@ impl Metrics {
         }
         r.register(Box::new(m.requests.clone())).expect("unique metric");
         r.register(Box::new(m.transforms_stopped.clone())).expect("unique metric");
+        r.register(Box::new(m.connections_closed.clone())).expect("unique metric");
         r.register(Box::new(m.stage_seconds.clone())).expect("unique metric");
         m
     }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod body;
 pub mod cache;
+pub mod lifecycle;
 pub mod metrics;
 pub mod respond;
 pub mod service;
@@ -39,6 +40,8 @@ pub struct Ctx {
     pub upstream: Option<(Arc<Remote>, String)>,
     /// The origin's 200 became our 304: its body is not forwarded.
     pub drop_body: bool,
+    /// Counts this request as in flight until its context is dropped (the drain waits for it).
+    pub _in_flight: lifecycle::InFlight,
 }
 
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
@@ -75,13 +78,24 @@ fn req_of(session: &Session, request_id: &str) -> Result<Req, OssError> {
     })
 }
 
+/// Whether the request head announces a body (any Transfer-Encoding, or a non-zero length).
+fn has_body(session: &Session) -> bool {
+    let h = &session.req_header().headers;
+    h.contains_key("transfer-encoding")
+        || h.get_all("content-length").iter().any(|v| v.to_str().map_or(true, |v| v.trim() != "0"))
+}
+
 impl Proxy {
     async fn reply(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, OssError> {
         let req = req_of(session, &ctx.request_id)?;
         let routed = handlers::route(&self.0, &req)?;
         let has_body = routed.action.has_body();
         let body = match has_body {
-            true => body::read(session, &req, &routed.auth, self.0.api.max_body_bytes).await?,
+            true => {
+                let api = &self.0.api;
+                let deadline = std::time::Duration::from_secs(api.body_timeout_s);
+                body::read(session, &req, &routed.auth, api.max_body_bytes, deadline).await?
+            }
             false => bytes::Bytes::new(),
         };
         let serve = handlers::serve(&self.0, &req, routed, body);
@@ -117,6 +131,7 @@ impl ProxyHttp for Proxy {
             outcome: "error",
             upstream: None,
             drop_body: false,
+            _in_flight: lifecycle::InFlight::enter(),
         }
     }
 
@@ -124,9 +139,19 @@ impl ProxyHttp for Proxy {
         // Requests a client sends back to back on one connection are answered in turn (RFC
         // 9112 §9.3.2) instead of the first one only.
         session.downstream_session.set_pipelining_enabled(true);
+        if lifecycle::draining() {
+            // Shutting down: answer, then close, so the client reconnects elsewhere.
+            session.set_keepalive(None);
+        }
         // One client request: its origin reads share one total_ms deadline.
         let answer = match crate::storage::within_request(self.reply(session, ctx)).await {
             Ok(Reply::Answer(a)) => Some(a),
+            Ok(Reply::Proxy(..)) if has_body(session) => {
+                // A body on an object GET is either a mistake or a framing trick: not forwarded.
+                session.set_keepalive(None);
+                let e = OssError::new(400, "InvalidRequest", None, "A request for an object has no body.");
+                Some(respond::Answer::error(&e, &ctx.request_id, self.host_id(session)))
+            }
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";
                 ctx.upstream = Some((remote, key.to_string()));

@@ -4,9 +4,13 @@
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server};
 use pingora::services::listening::Service;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::lifecycle::{self, Bounded};
 use super::metrics::metrics;
 use super::{App, Proxy};
 use crate::config::Config;
@@ -30,8 +34,12 @@ impl ServeHttp for MetricsApp {
 fn server_conf(cfg: &Config) -> ServerConf {
     ServerConf {
         threads: cfg.server.threads,
-        grace_period_seconds: Some(cfg.server.grace_period_s),
-        graceful_shutdown_timeout_seconds: Some(cfg.server.graceful_shutdown_timeout_s),
+        // SIGTERM's grace (serving on) is ours (`lifecycle::Signals`); what pingora calls its
+        // grace period is the time in-flight requests get once the listeners are closed, and
+        // `lifecycle::exit_when_drained` cuts it short. Its runtime timeout only waits for
+        // blocking threads, which nothing needs by then.
+        grace_period_seconds: Some(cfg.server.graceful_shutdown_timeout_s),
+        graceful_shutdown_timeout_seconds: Some(1),
         // Transform workers run on tokio's blocking pool: allow it a little more than them.
         max_blocking_threads: Some(cfg.server.transform_workers.max(64) + 16),
         upgrade_sock: cfg.server.upgrade_sock.clone(),
@@ -48,7 +56,12 @@ pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
     let opt = Opt { upgrade, ..Opt::default() };
     let mut server = Server::new_with_opt_and_conf(opt, server_conf(cfg));
     server.bootstrap();
-    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, app);
+    let bounded = Bounded {
+        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, app)),
+        keepalive_s: cfg.server.keepalive_timeout_s,
+        header: Duration::from_secs(cfg.server.header_timeout_s),
+    };
+    let mut proxy = Service::new("imgedge proxy".to_string(), bounded);
     proxy.add_tcp(&cfg.server.listen);
     server.add_service(proxy);
     if !cfg.server.metrics_listen.is_empty() {
@@ -57,4 +70,12 @@ pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
         server.add_service(m);
     }
     Ok(server)
+}
+
+/// Runs the server until it has shut down (see `lifecycle` for what the signals do).
+pub fn run(server: Server, cfg: &Config) -> ! {
+    lifecycle::exit_when_drained(server.watch_execution_phase());
+    let signals = lifecycle::Signals { grace: Duration::from_secs(cfg.server.grace_period_s) };
+    server.run(RunArgs { shutdown_signal: Box::new(signals) });
+    std::process::exit(0)
 }

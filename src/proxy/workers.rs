@@ -170,9 +170,18 @@ impl Workers {
         // Counted on the worker thread itself: a caller that stops waiting (its client left)
         // must not make the gauge drift from what really runs.
         let res = tokio::task::spawn_blocking(move || {
+            // A guard, so that a job that panics (transform::execute catches its own, other
+            // jobs may not) still gives its worker back to the gauge.
+            struct Busy;
+            impl Drop for Busy {
+                fn drop(&mut self) {
+                    metrics().workers_busy.dec();
+                }
+            }
             metrics().workers_busy.inc();
+            let busy = Busy;
             let out = job();
-            metrics().workers_busy.dec();
+            drop(busy);
             drop(permit);
             out
         })

@@ -27,6 +27,22 @@ use crate::error::OssError;
 /// Characters of a key that stay unescaped in the upstream path (RFC 3986 unreserved and `/`).
 const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
+/// Client headers a raw object request passes on to the origin: those that shape a GET of an
+/// object (ranges, validators, negotiation). Everything else stays at the edge: hop-by-hop
+/// headers and those a client names in `Connection` (RFC 9110 §7.6.1), cookies, credentials,
+/// and framing, since raw requests carry no body (`proxy::request_filter` refuses one).
+const FORWARDED: [&str; 9] = [
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "accept",
+    "accept-encoding",
+    "user-agent",
+];
+
 pub struct Remote {
     /// `host:port` to connect to.
     address: String,
@@ -156,17 +172,17 @@ impl Remote {
     /// Turns the client's request, as pingora copied it, into the origin's: its path (no client
     /// query: OSS signatures and processing parameters are ours), its Host, and none of the
     /// client's credentials.
+    /// Rewrites a raw request for the origin; see [`FORWARDED`] for what it keeps.
     pub fn rewrite(&self, upstream: &mut RequestHeader, key: &str) -> Result<(), OssError> {
         let method = upstream.method.as_str().to_string();
         let uri = self.path_for(&method, key)?.parse().map_err(|_| OssError::internal())?;
         upstream.set_uri(uri);
-        upstream.insert_header("host", &self.authority).map_err(|_| OssError::internal())?;
-        upstream.remove_header("authorization");
-        let amz: Vec<_> =
-            upstream.headers.keys().filter(|k| k.as_str().starts_with("x-amz-")).cloned().collect();
-        for k in amz {
+        let dropped: Vec<_> =
+            upstream.headers.keys().filter(|k| !FORWARDED.contains(&k.as_str())).cloned().collect();
+        for k in dropped {
             upstream.remove_header(&k);
         }
+        upstream.insert_header("host", &self.authority).map_err(|_| OssError::internal())?;
         Ok(())
     }
 

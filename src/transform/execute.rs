@@ -43,12 +43,26 @@ pub fn run(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
         .unwrap_or_else(|_| Err(Error::internal("the image could not be processed")))
 }
 
+/// Debug builds only: a source that ends with `IMGEDGE_PANIC_SUFFIX` (decoders ignore bytes
+/// after a JPEG's end, so it is still a valid image) panics here, so the tests can prove a
+/// panic stays inside its request (AT-37). Release builds have no trigger.
+fn panic_trigger(src: &[u8]) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("IMGEDGE_PANIC_SUFFIX")
+        .is_some_and(|p| !p.is_empty() && src.ends_with(p.as_encoded_bytes()))
+    {
+        panic!("IMGEDGE_PANIC_SUFFIX: a deliberate panic");
+    }
+    let _ = src;
+}
+
 fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered> {
     let limits = env.limits;
     let t0 = Instant::now();
     if src.len() as u64 > limits.max_src_bytes {
         return Err(Error::source_too_large());
     }
+    panic_trigger(src);
     let info = codec::probe(src)?;
     match pipeline.output {
         Output::Info => {

@@ -26,16 +26,21 @@ impl Origin {
 
 /// Serves `dir` at `http://addr/<prefix>/<file>`.
 pub fn serve(dir: PathBuf, prefix: &'static str) -> Origin {
-    listen(dir, prefix, None)
+    listen(dir, prefix, None, "127.0.0.1:0")
+}
+
+/// [`serve`] on a given address (an origin that comes back where it was).
+pub fn serve_on(dir: PathBuf, prefix: &'static str, addr: &str) -> Origin {
+    listen(dir, prefix, None, addr)
 }
 
 /// Serves `dir` at `https://addr/<prefix>/<file>` with `tls` (see [`super::tls`]).
 pub fn serve_tls(dir: PathBuf, prefix: &'static str, tls: Arc<rustls::ServerConfig>) -> Origin {
-    listen(dir, prefix, Some(tls))
+    listen(dir, prefix, Some(tls), "127.0.0.1:0")
 }
 
-fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConfig>>) -> Origin {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConfig>>, at: &str) -> Origin {
+    let listener = TcpListener::bind(at).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let heads: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -45,10 +50,14 @@ fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConf
         for stream in listener.incoming().flatten() {
             let (dir, log, tls) = (dir.clone(), log.clone(), tls.clone());
             std::thread::spawn(move || match tls {
-                None => handle(stream, &dir, prefix, &log),
+                None => {
+                    if handle(&stream, &dir, prefix, &log) {
+                        reset(&stream);
+                    }
+                }
                 Some(cfg) => {
                     let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
-                    handle(rustls::StreamOwned::new(conn, stream), &dir, prefix, &log)
+                    handle(rustls::StreamOwned::new(conn, stream), &dir, prefix, &log);
                 }
             });
         }
@@ -62,12 +71,29 @@ struct Log {
     heads: Arc<Mutex<Vec<String>>>,
 }
 
-/// One request: GETs count under their path, HEADs under `HEAD <path>`.
-fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
+/// Closes with a TCP RST instead of a FIN (SO_LINGER 0), as a crashing origin or a middlebox.
+fn reset(stream: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// One request: GETs count under their path, HEADs under `HEAD <path>`. True when the
+/// connection should end with a reset.
+fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) -> bool {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
-        return;
+        return false;
     }
     let mut head = line.clone();
     let mut h = String::new();
@@ -90,20 +116,32 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
     match path.rsplit('/').next().unwrap_or("") {
         "hang.jpg" => {
             std::thread::sleep(std::time::Duration::from_secs(30));
-            return;
+            return false;
         }
         "drip.jpg" => {
             let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
             if method == "HEAD" {
-                return;
+                return false;
             }
             for _ in 0..300 {
                 if out.write_all(b"x").and_then(|_| out.flush()).is_err() {
-                    return;
+                    return false;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            return;
+            return false;
+        }
+        "reset.jpg" => {
+            // Promises 100 000 bytes, sends 8 KiB, then resets the connection.
+            let _ = out
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n");
+            if method != "HEAD" {
+                let _ = out.write_all(&[0xFFu8; 8192]);
+                let _ = out.flush();
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                return true;
+            }
+            return false;
         }
         "truncate.jpg" => {
             // Promises 100 000 bytes, sends 1 000, closes.
@@ -112,7 +150,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
                 let _ = out.write_all(&[0xFFu8; 1000]);
             }
             let _ = out.flush();
-            return;
+            return false;
         }
         "chunked-cut.jpg" => {
             // A chunked body that dies: two chunks, a pause (so that the proxy has passed the
@@ -129,7 +167,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
             }
             let _ = out.flush();
             std::thread::sleep(std::time::Duration::from_millis(300));
-            return;
+            return false;
         }
         "length-cut.jpg" => {
             // Like truncate.jpg, with a pause before the close (the head is passed on first).
@@ -141,7 +179,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
             }
             let _ = out.flush();
             std::thread::sleep(std::time::Duration::from_millis(300));
-            return;
+            return false;
         }
         "endless.jpg" => {
             // No Content-Length: the body runs until the connection closes.
@@ -149,10 +187,10 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
             let chunk = vec![0xAAu8; 4096];
             for _ in 0..10_000 {
                 if out.write_all(&chunk).is_err() {
-                    return;
+                    return false;
                 }
             }
-            return;
+            return false;
         }
         _ => {}
     }
@@ -160,7 +198,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
     // late-*: the file, but a GET waits 30 s before its head (a HEAD is answered at once).
     if name.starts_with("late-") && method != "HEAD" {
         std::thread::sleep(std::time::Duration::from_secs(30));
-        return;
+        return false;
     }
     // slow<ms>-*: the file, its body spread over <ms> milliseconds (the head comes at once).
     let slow_ms =
@@ -185,7 +223,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
                     for piece in &pieces {
                         std::thread::sleep(std::time::Duration::from_millis(ms / pieces.len() as u64));
                         if out.write_all(piece).and_then(|_| out.flush()).is_err() {
-                            return;
+                            return false;
                         }
                     }
                 }
@@ -201,4 +239,5 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) {
         }
     }
     let _ = out.flush();
+    false
 }

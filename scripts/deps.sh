@@ -21,7 +21,8 @@ ensure_packages() {
 }
 
 ensure_build_deps() {
-    ensure_packages cmake nasm pkg-config
+    # libjemalloc-dev: the server's allocator, linked statically (build.rs).
+    ensure_packages cmake nasm pkg-config libjemalloc-dev
 }
 
 # The SDK compatibility tests run the official OSS Python SDK (oss2) from a venv in target/.

@@ -99,7 +99,6 @@ pub fn main() -> ExitCode {
 }
 
 fn serve(config: Option<&Path>, upgrade: bool) -> ExitCode {
-    crate::proxy::workers::return_large_frees_to_the_os();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr (stdout stays free for output a wrapper may want).

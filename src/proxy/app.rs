@@ -30,7 +30,7 @@ pub struct App {
     buckets: HashMap<String, Arc<Bucket>>,
     pub workers: Workers,
     pub cache: VariantCache,
-    /// Validators of remote sources, trusted for `origin.revalidate_s`.
+    /// Validators of sources (remote HEADs, directory stats), trusted for `origin.revalidate_s`.
     pub metas: MetaCache,
     pub tasks: Tasks,
     pub cache_control: String,

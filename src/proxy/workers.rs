@@ -1,9 +1,12 @@
 //! The transform worker pool and its admission. At most N transforms run at once (N = cores by
 //! default), on tokio's blocking threads, never on the async workers; at most Q wait, each for a
 //! bounded time. Before a render fetches anything it takes a [`Ticket`]: one of N + Q slots,
+//! then its turn (one of 2N: the renders running plus as many ready to start, in arrival order),
 //! then its share of a memory budget (the source's size, then the plan's estimate). Past any of
 //! these the answer is an immediate (or bounded-wait) 503, so overload never queues without
-//! bound, never fetches sources it cannot process, and never holds more memory than budgeted.
+//! bound, never fetches sources it cannot process soon, and never holds more memory than budgeted.
+//! Turns are why 64 waiting requests hold 4 sources, not 64, and are served first come first
+//! served (docs/decisions.md "Admission").
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,22 +17,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::metrics::metrics;
 use crate::error::OssError;
 
-/// Makes memory freed by renders go back to the system, so that the budget bounds the process's
-/// resident size and not only what is in use. glibc's malloc raises its mmap threshold to the
-/// size of each large block freed (up to 32 MiB): after the first images, decode and pixel
-/// buffers come from its per-thread arenas, which keep what is freed (in scripts/flood, with a
-/// 256 MiB budget, the resident size passed 500 MiB and kept growing; 136 MiB at most with this).
-/// A fixed threshold (which also ends the adjustment) gives every allocation of 128 KiB or more
-/// its own mapping, unmapped when freed.
-/// Called once at `serve`'s start; process-wide, hence not in [`Workers::new`].
-pub fn return_large_frees_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt is thread-safe and only sets a parameter of the allocator.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
-    }
-}
-
 pub struct Workers {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
@@ -37,6 +24,8 @@ pub struct Workers {
     wait: Duration,
     /// Renders in flight, fetching or transforming: workers + queue.
     slots: Arc<Semaphore>,
+    /// Renders that may hold a fetched source: 2 × workers, taken in arrival order.
+    turns: Arc<Semaphore>,
     /// The memory budget, in KiB.
     memory: Arc<Semaphore>,
     memory_kib: u32,
@@ -46,6 +35,7 @@ pub struct Workers {
 /// the render does only once its transform has ended).
 pub struct Ticket {
     _slot: Option<OwnedSemaphorePermit>,
+    turn: Option<OwnedSemaphorePermit>,
     memory: Option<OwnedSemaphorePermit>,
 }
 
@@ -90,6 +80,7 @@ impl Workers {
             queue,
             wait,
             slots: Arc::new(Semaphore::new(n + queue)),
+            turns: Arc::new(Semaphore::new(2 * n)),
             memory: Arc::new(Semaphore::new(memory_kib as usize)),
             memory_kib,
         }
@@ -102,7 +93,34 @@ impl Workers {
             true => None,
             false => Some(self.slots.clone().try_acquire_owned().map_err(|_| OssError::busy())?),
         };
-        Ok(Ticket { _slot: slot, memory: None })
+        Ok(Ticket { _slot: slot, turn: None, memory: None })
+    }
+
+    /// Waits for the ticket's turn to fetch and transform, first come first served: at most the
+    /// queue wait, or as long as it takes when `patient`. Without turns every admitted request
+    /// would fetch its source at once and hold it while it waits for a worker.
+    pub async fn turn(&self, t: &mut Ticket, patient: bool) -> Result<(), OssError> {
+        if t.turn.is_some() {
+            return Ok(());
+        }
+        let turn = match self.turns.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) if patient => {
+                self.turns.clone().acquire_owned().await.map_err(|_| OssError::internal())?
+            }
+            Err(_) => {
+                // Reserve a queue place first, so the queue length is a hard bound.
+                let place = QueuePlace::take(&self.waiting, self.queue).ok_or_else(OssError::busy)?;
+                let got = tokio::time::timeout(self.wait, self.turns.clone().acquire_owned()).await;
+                drop(place);
+                match got {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(OssError::busy()),
+                }
+            }
+        };
+        t.turn = Some(turn);
+        Ok(())
     }
 
     /// Raises the ticket's memory reservation to `bytes` (never past the whole budget), waiting
@@ -132,23 +150,19 @@ impl Workers {
         Ok(())
     }
 
-    /// Runs CPU-bound `job` on a worker, waiting for one at most the configured time.
+    /// Runs CPU-bound `job` on a worker, waiting for one at most the configured time. Renders
+    /// wait in [`Workers::turn`]; past it at most N are ready, so this wait is short and takes
+    /// no queue place.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, OssError> {
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(p) => p,
-            Err(_) => {
-                // Reserve a queue slot first, so the queue length is a hard bound.
-                let place = QueuePlace::take(&self.waiting, self.queue).ok_or_else(OssError::busy)?;
-                let got = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
-                drop(place);
-                match got {
-                    Ok(Ok(p)) => p,
-                    _ => return Err(OssError::busy()),
-                }
-            }
+            Err(_) => match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+                Ok(Ok(p)) => p,
+                _ => return Err(OssError::busy()),
+            },
         };
         Self::on_worker(permit, job).await
     }
@@ -195,41 +209,87 @@ mod tests {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn bounded_queue_answers_busy_at_once() {
+    async fn turns_bound_fetched_sources_and_the_queue_answers_busy_at_once() {
         let w = Arc::new(Workers::new(1, 1, Duration::from_secs(5), 1 << 30));
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        // One job holds the only worker until released.
-        let hold = {
-            let (w, rx) = (w.clone(), rx.clone());
-            tokio::spawn(async move { w.run(move || rx.lock().unwrap().recv().ok()).await })
-        };
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        // One may wait...
+        // One worker: two turns (one running, one ready), taken at once.
+        let (mut a, mut b) = (w.admit(true).unwrap(), w.admit(true).unwrap());
+        w.turn(&mut a, false).await.unwrap();
+        w.turn(&mut b, false).await.unwrap();
+        // One may wait for a turn...
         let queued = {
             let w = w.clone();
-            tokio::spawn(async move { w.run(|| 7).await })
+            tokio::spawn(async move {
+                let mut t = w.admit(true).unwrap();
+                w.turn(&mut t, false).await.map(|_| t)
+            })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(w.waiting.load(Ordering::SeqCst), 1);
         // ...the next is refused without waiting.
         let start = std::time::Instant::now();
-        assert_eq!(w.run(|| 1).await.unwrap_err().status, 503);
+        let mut c = w.admit(true).unwrap();
+        assert_eq!(w.turn(&mut c, false).await.unwrap_err().status, 503);
         assert!(start.elapsed() < Duration::from_secs(1));
-        tx.send(()).unwrap();
-        assert!(hold.await.unwrap().is_ok());
-        assert_eq!(queued.await.unwrap().unwrap(), 7);
-        assert_eq!(w.run(|| 2).await.unwrap(), 2);
+        // A turn given back goes to the one waiting.
+        drop(a);
+        assert!(queued.await.unwrap().is_ok());
+        drop(b);
+        assert_eq!(w.turns.available_permits(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn queue_wait_is_bounded() {
+    async fn turns_go_first_come_first_served() {
+        let w = Arc::new(Workers::new(1, 8, Duration::from_secs(5), 1 << 30));
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut t = w.admit(true).unwrap();
+            w.turn(&mut t, false).await.unwrap();
+            held.push(t);
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for i in 0..5 {
+            let (w, tx) = (w.clone(), tx.clone());
+            tokio::spawn(async move {
+                let mut t = w.admit(true).unwrap();
+                w.turn(&mut t, false).await.unwrap();
+                // Sent while the turn is held, so the order received is the order granted.
+                tx.send(i).unwrap();
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // One turn free at a time: each waiter gets it only after the one before gave it back.
+        held.truncate(1);
+        let mut order = Vec::new();
+        for _ in 0..5 {
+            order.push(rx.recv().await.unwrap());
+        }
+        assert_eq!(order, [0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waits_are_bounded() {
         let w = Arc::new(Workers::new(1, 4, Duration::from_millis(100), 1 << 30));
+        let (mut a, mut b, mut c) = (w.admit(true).unwrap(), w.admit(true).unwrap(), w.admit(true).unwrap());
+        w.turn(&mut a, false).await.unwrap();
+        w.turn(&mut b, false).await.unwrap();
+        assert_eq!(w.turn(&mut c, false).await.unwrap_err().status, 503);
+        // A patient one (an asynchronous task) waits as long as it takes.
+        let patient = {
+            let w = w.clone();
+            tokio::spawn(async move { w.turn(&mut c, true).await })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(!patient.is_finished());
+        drop(a);
+        patient.await.unwrap().unwrap();
+        // The worker itself: a second job waits at most the queue wait.
         let w2 = w.clone();
         let hold =
             tokio::spawn(async move { w2.run(|| std::thread::sleep(Duration::from_millis(600))).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(w.run(|| ()).await.unwrap_err().status, 503);
         hold.await.unwrap().unwrap();
+        drop(b);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,9 +80,11 @@ impl ObjectStore for DirStore {
     async fn get(&self, key: &ObjectKey, max_bytes: u64) -> Result<Object, OssError> {
         let (path, meta) = self.stat(key).await?;
         check_size(meta.size.unwrap_or(0), max_bytes)?;
+        // Sized from the stat: growing by doubling would copy the object about log₂ n times.
+        let cap = (meta.size.unwrap_or(0).min(max_bytes) + 1) as usize;
         let bytes = blocking(move || {
             use std::io::Read;
-            let mut buf = Vec::new();
+            let mut buf = Vec::with_capacity(cap);
             let f = std::fs::File::open(&path).map_err(|_| OssError::no_such_key())?;
             // The file may have grown since the stat: never read past the limit.
             f.take(max_bytes + 1).read_to_end(&mut buf).map_err(|_| OssError::no_such_key())?;

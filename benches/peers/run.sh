@@ -54,7 +54,7 @@
 #            by the source's own: both sources are q90+, so the answer is q80; checked)
 #            /IMG?x-oss-process=image/resize,w_W/format,webp/quality,Q_80    /anim.gif?...resize,w_100
 #   ipx      node + ipx 3.1.1 (sharp 0.34, bundled libvips) behind a plain node:http server
-#            (target/peers/ipx/serve.mjs), baseline JPEG (ipx defaults to progressive).
+#            (target/peers/ipx/serve-run-sh.mjs), baseline JPEG (ipx defaults to progressive).
 #            /w_W,q_80/IMG   /w_W,f_webp,q_80/IMG   /w_100,animated/anim.gif
 #   thumbor  thumbor 7.8.0 (Pillow), --processes $(nproc), file loader, PROGRESSIVE_JPEG = False
 #            (its default is progressive), gifsicle engine for GIFs.
@@ -401,7 +401,7 @@ CONF
 start_ipx() {
     # A plain node:http server instead of `ipx serve` (whose listhen front end adds its own
     # behaviour); the same createIPX + ipxFSStorage + createIPXNodeServer the CLI uses.
-    cat > "$peers/ipx/serve.mjs" <<'JS'
+    cat > "$peers/ipx/serve-run-sh.mjs" <<'JS'
 import { createServer } from "node:http";
 import sharp from "sharp";
 import { createIPX, ipxFSStorage, createIPXNodeServer } from "ipx";
@@ -411,7 +411,7 @@ sharp.cache(false); // libvips' operation cache: no result may be reused
 const ipx = createIPX({ storage: ipxFSStorage({ dir }), sharpOptions: { jpegProgressive: false } });
 createServer(createIPXNodeServer(ipx)).listen(Number(port), "127.0.0.1");
 JS
-    start_server ipx node "$peers/ipx/serve.mjs" "$work/images" "$port"
+    start_server ipx node "$peers/ipx/serve-run-sh.mjs" "$work/images" "$port"
     wait_ready ipx "$port" /
 }
 

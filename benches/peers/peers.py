@@ -16,7 +16,10 @@ scikit-image). Subcommands:
   frames FILE           frame count (Pillow n_frames).
   jpeg-quality FILE     estimated IJG quality of a JPEG.
   rss PGID              samples the summed VmRSS of process group PGID every 100 ms until
-                        SIGTERM, then prints peak_rss_mb=... samples=....
+                        SIGTERM, then prints peak_rss_mb=... samples=... and the CPU used
+                        meanwhile in core-seconds: wall_s, busy_cs (the whole machine, less
+                        this sampler), niced_cs (the part of it at nice > 0), server_cs (the
+                        group's processes).
   table TSV             the markdown tables of the run from its rows (see run.sh).
 """
 
@@ -152,7 +155,8 @@ def cmd_jpeg_quality(a):
 
 
 def group_rss_kib(pgid):
-    total = 0
+    """(summed VmRSS in KiB, summed user + system CPU in ticks) of the processes of a group."""
+    total, ticks = 0, 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -160,8 +164,10 @@ def group_rss_kib(pgid):
             with open(f"/proc/{name}/stat") as f:
                 stat = f.read()
             # The command may hold spaces and parentheses: fields follow the last ')'.
-            if int(stat[stat.rindex(")") + 2:].split()[2]) != pgid:
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) != pgid:
                 continue
+            ticks += int(fields[11]) + int(fields[12])
             with open(f"/proc/{name}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
@@ -169,25 +175,42 @@ def group_rss_kib(pgid):
                         break
         except (OSError, ValueError, IndexError):
             continue  # the process ended meanwhile
-    return total
+    return total, ticks
+
+
+def busy_seconds():
+    """CPU time of the whole machine, all but idle and iowait, and the part of it spent by
+    niced processes, in core-seconds."""
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(cpu[:8]) - cpu[3] - cpu[4]) / tick, cpu[1] / tick
 
 
 def cmd_rss(a):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    peak, samples = 0, 0
+    tick = os.sysconf("SC_CLK_TCK")
+    print("sampling", flush=True)  # run.sh starts wrk once this is there
+    t0, (busy0, nice0), (_, server0) = time.monotonic(), busy_seconds(), group_rss_kib(a.pgid)
+    me0 = sum(os.times()[:2])
+    peak, samples, server1 = 0, 0, server0
     while not stop:
-        peak = max(peak, group_rss_kib(a.pgid))
+        rss, server1 = group_rss_kib(a.pgid)
+        peak = max(peak, rss)
         samples += 1
         time.sleep(a.interval)
-    print(f"peak_rss_mb={peak / 1024:.1f} samples={samples}")
+    busy1, nice1 = busy_seconds()
+    busy = busy1 - busy0 - (sum(os.times()[:2]) - me0)
+    print(f"peak_rss_mb={peak / 1024:.1f} samples={samples} wall_s={time.monotonic() - t0:.2f} "
+          f"busy_cs={busy:.2f} niced_cs={nice1 - nice0:.2f} server_cs={(server1 - server0) / tick:.2f}")
     return 0
 
 
 # --- the report ---------------------------------------------------------------------------------
 COLS = ["workload", "server", "rps", "p50", "p99", "rss_mb", "hwm_mb", "bytes", "n2xx", "non2xx",
-        "s503ra", "sockerr", "floor_before", "floor_after", "note"]
+        "s503ra", "sockerr", "floor_before", "floor_after", "note", "others_pct"]
 
 
 def fnum(v, digits=1):
@@ -195,6 +218,14 @@ def fnum(v, digits=1):
         return f"{float(v):,.{digits}f}".replace(",", " ")
     except ValueError:
         return v or "—"
+
+
+def other_load(v):
+    """'45 % (39 niced)' from run.sh's 'all/niced' percentages."""
+    if not v:
+        return ""
+    total, _, niced = v.partition("/")
+    return f"{total} %" + (f" ({niced} niced)" if niced and niced != "0" else "")
 
 
 def cmd_table(a):
@@ -206,8 +237,8 @@ def cmd_table(a):
                 rows.append(dict(zip(COLS, vals + [""] * (len(COLS) - len(vals)))))
     nproc = len(os.sched_getaffinity(0))  # as nproc(1) counts
     print("| Workload | Server | req/s | p50 | p99 | peak RSS MB | bytes/resp (mean) | non-2xx "
-          "| vs best peer | vs decode floor |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---|---|")
+          "| vs best peer | vs decode floor | other load |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---|---|---:|")
     for r in rows:
         def failed(x):
             return int(x["non2xx"] or 0) - int(x["s503ra"] or 0) + int(x["sockerr"] or 0)
@@ -228,13 +259,17 @@ def cmd_table(a):
         if r["hwm_mb"]:
             rss += f" (HWM {fnum(r['hwm_mb'])})"
         non2xx = r["non2xx"] or "0"
-        if r["server"] == "imgedge" and int(r["non2xx"] or 0):
-            non2xx += f" ({r['s503ra']}× 503+Retry-After)"
+        if r["server"] == "imgedge" and r["rps"]:
+            non2xx += f" ({r['s503ra'] or 0}× 503+Retry-After)"
         if int(r["sockerr"] or 0):
             non2xx += f"; {r['sockerr']} socket errors"
         rps = fnum(r["rps"]) if r["rps"] else f"not run: {r['note']}"
-        print(f"| {r['workload']} | {r['server']} | {rps} | {r['p50'] or '—'} | {r['p99'] or '—'} "
-              f"| {rss} | {fnum(r['bytes'], 0)} | {non2xx} | {vs_peer} | {vs_floor} |")
+        p50, p99 = r["p50"] or "—", r["p99"] or "—"
+        if r["rps"] and r["note"]:  # ran, but no answer came back in time
+            rps, p50, p99 = f"0 ({r['note']})", "—", "—"
+        print(f"| {r['workload']} | {r['server']} | {rps} | {p50} | {p99} "
+              f"| {rss} | {fnum(r['bytes'], 0)} | {non2xx} | {vs_peer} | {vs_floor} "
+              f"| {other_load(r['others_pct'])} |")
     return 0
 
 

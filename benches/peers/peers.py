@@ -167,7 +167,8 @@ def group_rss_kib(pgid):
             fields = stat[stat.rindex(")") + 2:].split()
             if int(fields[2]) != pgid:
                 continue
-            ticks += int(fields[11]) + int(fields[12])
+            # its own CPU and its reaped children's (thumbor's gifsicle runs end within the run)
+            ticks += sum(int(v) for v in fields[11:15])
             with open(f"/proc/{name}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
@@ -210,7 +211,7 @@ def cmd_rss(a):
 
 # --- the report ---------------------------------------------------------------------------------
 COLS = ["workload", "server", "rps", "p50", "p99", "rss_mb", "hwm_mb", "bytes", "n2xx", "non2xx",
-        "s503ra", "sockerr", "floor_before", "floor_after", "note", "others_pct"]
+        "s503ra", "sockerr", "floor_before", "floor_after", "note", "others_pct", "server_cs"]
 
 
 def fnum(v, digits=1):
@@ -220,11 +221,21 @@ def fnum(v, digits=1):
         return v or "—"
 
 
+def per_cpu(r):
+    """2xx answers per CPU-second the server's processes used: what a busy machine's share of
+    the cores does not change as much as req/s."""
+    try:
+        return f"{int(r['n2xx']) / float(r['server_cs']):.1f}"
+    except (ValueError, ZeroDivisionError):
+        return ""
+
+
 def other_load(v):
     """'45 % (39 niced)' from run.sh's 'all/niced' percentages."""
     if not v:
         return ""
     total, _, niced = v.partition("/")
+    niced = str(min(int(niced or 0), int(total)))  # kernel time (loopback) may land in either
     return f"{total} %" + (f" ({niced} niced)" if niced and niced != "0" else "")
 
 
@@ -237,8 +248,8 @@ def cmd_table(a):
                 rows.append(dict(zip(COLS, vals + [""] * (len(COLS) - len(vals)))))
     nproc = len(os.sched_getaffinity(0))  # as nproc(1) counts
     print("| Workload | Server | req/s | p50 | p99 | peak RSS MB | bytes/resp (mean) | non-2xx "
-          "| vs best peer | vs decode floor | other load |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---|---|---:|")
+          "| vs best peer | vs decode floor | other load | 2xx per server CPU-s |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|")
     for r in rows:
         def failed(x):
             return int(x["non2xx"] or 0) - int(x["s503ra"] or 0) + int(x["sockerr"] or 0)
@@ -269,7 +280,7 @@ def cmd_table(a):
             rps, p50, p99 = f"0 ({r['note']})", "—", "—"
         print(f"| {r['workload']} | {r['server']} | {rps} | {p50} | {p99} "
               f"| {rss} | {fnum(r['bytes'], 0)} | {non2xx} | {vs_peer} | {vs_floor} "
-              f"| {other_load(r['others_pct'])} |")
+              f"| {other_load(r['others_pct'])} | {per_cpu(r)} |")
     return 0
 
 

@@ -75,7 +75,8 @@
 # and the CPU other processes used meanwhile (the machine's busy time less the server group's and
 # wrk's) as a share of all cores, and the niced part of it (builds under nice -n 19 still compete:
 # with autogroup scheduling nice ranks processes only within a session): near 0 % on a quiet
-# machine, and a warning where it is not.
+# machine, and a warning where it is not. Also 2xx answers per CPU-second of the server's
+# processes, which a busy machine's share of the cores changes less than req/s.
 # The decode floor: examples/decode_floor (the turbojpeg crate, the libjpeg-turbo 3.1 imgedge
 # links) decodes the source at the DCT scale imgedge uses for w≈400 (photo6mp 1/4, phone12mp
 # 1/8), median of 31, pinned to core 0 with taskset; measured just before and just after each
@@ -84,7 +85,7 @@
 #
 # Output: one markdown table (workload, server, req/s, p50, p99, peak RSS, bytes per response,
 # non-2xx, imgedge's ratio to the best peer with no failures, ratio to the decode floor, other
-# load), the W2
+# load, 2xx per server CPU-s), the W2
 # quality table, and the path of the results file (target/peers/results/peers-DATE.md) that
 # gets the date, CPU, nproc, versions, each run's key wrk lines and the tables.
 set -euo pipefail
@@ -379,8 +380,11 @@ run_wrk() {
         note="no answer within $DURATION at c=$conns"
         log "-- $wl $name: $note"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$name" "$rps" "$p50" "$p99" \
-        "$rss" "$hwm" "$bytes" "$n2xx" "${non2xx:-0}" "${s503ra:-0}" "${sockerr:-0}" "$fb" "$fa" "$note" "$others" >> "$rows"
+    local server_cs
+    server_cs=$(sed -n 's/.*server_cs=\([0-9.]*\).*/\1/p' "$work/rss.txt")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$name" "$rps" "$p50" "$p99" \
+        "$rss" "$hwm" "$bytes" "$n2xx" "${non2xx:-0}" "${s503ra:-0}" "${sockerr:-0}" "$fb" "$fa" "$note" "$others" \
+        "$server_cs" >> "$rows"
     # any failed request but imgedge's 503 + Retry-After fails the script, as does a run with none
     if [ $((${non2xx:-0} - ${s503ra:-0} + ${sockerr:-0})) -gt 0 ]; then
         log "-- $wl $name: failed requests"
@@ -639,6 +643,7 @@ done
     echo "at the scale imgedge uses, mean of before and after the run). other load: CPU used by other processes"
     echo "during the run (all but the server's process group and wrk), as a share of all cores, and the part of it"
     echo "niced (which still competes: with autogroup scheduling nice ranks processes only within a session)."
+    echo "2xx per server CPU-s: answers over the CPU time of the server's processes (and their reaped children)."
     if [ -s "$ssim_rows" ]; then
         echo
         echo "W2 quality, w=400 WebP q80 (SSIM on luma against the full-resolution decode resized with Lanczos to the same size):"
@@ -653,7 +658,7 @@ cat "$work/report.md"
 {
     cat "$work/report.md"
     echo
-    echo "Raw rows (workload server rps p50 p99 rss_mb hwm_mb bytes n2xx non2xx 503+RA socket_errors floor_before floor_after note others_pct):"
+    echo "Raw rows (workload server rps p50 p99 rss_mb hwm_mb bytes n2xx non2xx 503+RA socket_errors floor_before floor_after note others_pct server_cpu_s):"
     echo '```'
     cat "$rows"
     [ ! -s "$work/floor.log" ] || cat "$work/floor.log"

@@ -225,7 +225,7 @@ def per_cpu(r):
     """2xx answers per CPU-second the server's processes used: what a busy machine's share of
     the cores does not change as much as req/s."""
     try:
-        return f"{int(r['n2xx']) / float(r['server_cs']):.1f}"
+        return fnum(int(r["n2xx"]) / float(r["server_cs"]))
     except (ValueError, ZeroDivisionError):
         return ""
 

@@ -3,7 +3,7 @@
 # cache hits, nginx serving a static file), and against the decode floor (libjpeg-turbo alone).
 # Not part of CI. From a fresh clone (with ../shared beside it):
 #
-#   benches/peers/run.sh                       everything, 10 s per run (~10 min after installs)
+#   benches/peers/run.sh                       everything, 10 s per run (about 7 min once installed)
 #   DURATION=5s WORKLOADS="W1 W3" PEERS="imgedge ipx" NO_BUILD=1 benches/peers/run.sh
 #
 # Options (environment):
@@ -49,10 +49,13 @@
 #
 # Servers (everything on 127.0.0.1):
 #   imgedge  target/release/imgedge serve, transform_workers 0 (one per core), default admission
-#            (queue 64, queue_wait_ms 2000; W6: 10000), metrics on a free port (cache and transform counters are logged around each run).
+#            (queue 64, queue_wait_ms 2000; W6: 10000), one directory bucket (the first bucket
+#            answers any Host), metrics on a free port (cache and transform counters are logged
+#            around each run).
 #            /IMG?x-oss-process=image/resize,w_W/quality,Q_80   (Q_ is an absolute quality, capped
 #            by the source's own: both sources are q90+, so the answer is q80; checked)
-#            /IMG?x-oss-process=image/resize,w_W/format,webp/quality,Q_80    /anim.gif?...resize,w_100
+#            /IMG?x-oss-process=image/resize,w_W/format,webp/quality,Q_80
+#            /anim.gif?x-oss-process=image/resize,w_100
 #   ipx      node + ipx 3.1.1 (sharp 0.34, bundled libvips) behind a plain node:http server
 #            (target/peers/ipx/serve-run-sh.mjs), baseline JPEG (ipx defaults to progressive).
 #            /w_W,q_80/IMG   /w_W,f_webp,q_80/IMG   /w_100,animated/anim.gif
@@ -64,7 +67,8 @@
 #            worker_processes = nproc, access_log off, error_log in DIR, sendfile on, tcp_nopush on,
 #            other settings at nginx's defaults (keepalive_requests 1000, ...).
 #            /resize/IMG?w=W: image_filter resize $arg_w -; image_filter_jpeg_quality 80;
-#            image_filter_buffer 20M.   W4: /static/variant.jpg
+#            image_filter_buffer 20M.   W4: /static/variant.jpg   (not in W2, W3, W6: it cannot
+#            change the format, W3 is left to the three image servers, GIFs lose their animation)
 #   Every server's answer for w=400 (W4: the variant, W6: each GIF) is checked before its run:
 #   HTTP 200, format, width (and height ±1), JPEG quality 80 (from the quantisation tables),
 #   frame count. A failing check skips that run (noted in the table) and fails the script.
@@ -85,9 +89,10 @@
 #
 # Output: one markdown table (workload, server, req/s, p50, p99, peak RSS, bytes per response,
 # non-2xx, imgedge's ratio to the best peer with no failures, ratio to the decode floor, other
-# load, 2xx per server CPU-s), the W2
-# quality table, and the path of the results file (target/peers/results/peers-DATE.md) that
-# gets the date, CPU, nproc, versions, each run's key wrk lines and the tables.
+# load, 2xx per server CPU-s), the W2 quality table, and the path of the results file
+# (target/peers/results/peers-DATE.md) that gets the date, CPU, nproc, versions, each run's key
+# wrk lines, the tables and the raw rows. Exits non-zero if a server did not start, an answer
+# failed its check (thumbor's GIFs excepted: optional) or a request failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/deps.sh

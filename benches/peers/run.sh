@@ -82,8 +82,10 @@
 # machine, and a warning where it is not. Also 2xx answers per CPU-second of the server's
 # processes, which a busy machine's share of the cores changes less than req/s.
 # The decode floor: examples/decode_floor (the turbojpeg crate, the libjpeg-turbo 3.1 imgedge
-# links) decodes the source at the DCT scale imgedge uses for w≈400 (photo6mp 1/4, phone12mp
-# 1/8), median of 31, pinned to core 0 with taskset; measured just before and just after each
+# links) decodes the source at the DCT scale imgedge uses for w≈400 (photo6mp 1/2, phone12mp
+# 1/4: imgedge leaves the resampler a 2x margin, see dct_denom in src/transform/plan.rs;
+# FLOOR_SCALE_W1 / FLOOR_SCALE_W3 override), median of 31, pinned to core 0 with taskset;
+# measured just before and just after each
 # imgedge W1 and W3 run. Floor req/s = nproc × 1000 / mean(before, after); the table gives
 # imgedge's req/s as a fraction of it.
 #
@@ -565,8 +567,8 @@ bench() {
     local ffile="" fscale=""
     if [ "$name" = imgedge ]; then
         case "$wl" in
-            W1) ffile=$work/images/photo6mp.jpg fscale=1/4 ;;
-            W3) ffile=$work/images/phone12mp.jpg fscale=1/8 ;;
+            W1) ffile=$work/images/photo6mp.jpg fscale=${FLOOR_SCALE_W1:-1/2} ;;
+            W3) ffile=$work/images/phone12mp.jpg fscale=${FLOOR_SCALE_W3:-1/4} ;;
         esac
     fi
     if [ "$wl" = W4 ]; then

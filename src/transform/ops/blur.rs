@@ -9,14 +9,10 @@
 //! variance equals the truncated Gaussian's exactly, and whose count matches its shape: three
 //! for a bell, one for a kernel cut so short it is nearly flat. O(1) per pixel for any r.
 //!
-//! Speed. The exact kernel streams the frame row by row with no transpose ([`exact`]): each
-//! source row is converted once into a ring of f32 rows, the vertical taps combine whole ring
-//! rows, the horizontal taps read a padded copy of the result at offsets of one pixel, so every
-//! inner loop is contiguous and runs on AVX2 when the CPU has it. Measured on 1920×1080 RGB, one
-//! core, in the whole `blur,r_3,s_2` pipeline: +3 ms over decode + encode (was +28 ms with the
-//! transposing lane blocks of [`run`]). The boxes still use [`run`]: [`PIXELS`] lines at a
-//! time, one lane per colour sample, in 8.8 fixed point, 17 ms of which is moving data, 18–26 ms
-//! whatever r (r_50,s_50: 18 ms); 4096×4096: ~300 ms.
+//! Speed: [`PIXELS`] lines at a time, one lane per colour sample, in 8.8 fixed point, so every
+//! inner loop runs across lanes and vectorises. Measured on 1920×1080 RGB, one core, opt-level
+//! 3: 17 ms of moving data, exact kernels 22–28 ms, boxes 18–26 ms whatever r (r_50,s_50:
+//! 18 ms); 4096×4096: ~300 ms.
 
 use std::ops::Range;
 
@@ -62,12 +58,9 @@ pub fn apply(spec: &BlurSpec, img: DynamicImage) -> DynamicImage {
     gaussian(img, spec.r, spec.s as f32)
 }
 
-/// Blurs the colour channels of an RGB8/RGBA8 frame.
+/// Blurs the colour channels of an RGB8/RGBA8 frame (also used by `sharpen`).
 pub(super) fn gaussian(img: DynamicImage, r: u32, sigma: f32) -> DynamicImage {
     let k = Kernel::new(r as usize, sigma as f64);
-    if let Kernel::Exact(taps) = &k {
-        return filter(img, taps, &Replace);
-    }
     match normalize(img) {
         DynamicImage::ImageRgb8(mut b) => {
             let (w, h) = (b.width() as usize, b.height() as usize);
@@ -77,28 +70,6 @@ pub(super) fn gaussian(img: DynamicImage, r: u32, sigma: f32) -> DynamicImage {
         DynamicImage::ImageRgba8(mut b) => {
             let (w, h) = (b.width() as usize, b.height() as usize);
             run::<4>(&k, &mut b, w, h);
-            DynamicImage::ImageRgba8(b)
-        }
-        other => other, // normalize yields only the two layouts above
-    }
-}
-
-/// Blurs an RGB8/RGBA8 frame with the exact kernel of radius `r` and hands each blurred row
-/// to `finish` (for `sharpen`, which mixes it with the source row without a copy of the frame).
-pub(super) fn exact_filter(img: DynamicImage, r: u32, sigma: f32, finish: &impl Finish) -> DynamicImage {
-    filter(img, &exact_taps(r as usize, sigma as f64), finish)
-}
-
-fn filter(img: DynamicImage, taps: &[f32], finish: &impl Finish) -> DynamicImage {
-    match normalize(img) {
-        DynamicImage::ImageRgb8(mut b) => {
-            let (w, h) = (b.width() as usize, b.height() as usize);
-            exact::<3>(taps, &mut b, w, h, finish);
-            DynamicImage::ImageRgb8(b)
-        }
-        DynamicImage::ImageRgba8(mut b) => {
-            let (w, h) = (b.width() as usize, b.height() as usize);
-            exact::<4>(taps, &mut b, w, h, finish);
             DynamicImage::ImageRgba8(b)
         }
         other => other, // normalize yields only the two layouts above
@@ -122,7 +93,10 @@ impl Kernel {
     }
 
     fn exact(r: usize, s: f64) -> Kernel {
-        Kernel::Exact(exact_taps(r, s))
+        let re = r.min((4.0 * s).ceil() as usize);
+        let taps: Vec<f64> = (0..=2 * re).map(|i| gauss(i.abs_diff(re), s)).collect();
+        let sum: f64 = taps.iter().sum();
+        Kernel::Exact(taps.iter().map(|t| (t / sum) as f32).collect())
     }
 
     fn boxes(r: usize, s: f64) -> Kernel {
@@ -158,129 +132,14 @@ impl Kernel {
     }
 }
 
-/// The normalised taps of the Gaussian cut at its effective radius min(r, ⌈4s⌉).
-fn exact_taps(r: usize, s: f64) -> Vec<f32> {
-    let re = r.min((4.0 * s).ceil() as usize);
-    let taps: Vec<f64> = (0..=2 * re).map(|i| gauss(i.abs_diff(re), s)).collect();
-    let sum: f64 = taps.iter().sum();
-    taps.iter().map(|t| (t / sum) as f32).collect()
-}
-
 /// Rounds 0 ≤ x < 2²³ to the nearest integer: adding 2²³ leaves no fraction bits, and the
 /// mantissa then is the integer. Unlike `as i32`, whose saturation SSE2 cannot vectorise.
-#[inline(always)]
-pub(super) fn round(x: f32) -> i32 {
+fn round(x: f32) -> i32 {
     ((x + 8_388_608.0).to_bits() - 0x4B00_0000) as i32
 }
 
 fn gauss(k: usize, s: f64) -> f64 {
     (-((k * k) as f64) / (2.0 * s * s)).exp()
-}
-
-/// What becomes of each blurred row. `row` still holds the source pixels; `blurred` holds the
-/// blurred samples of every channel, alpha included (a lane more is cheaper than skipping it),
-/// so implementations keep the alpha of `row` (see [`is_alpha`]).
-pub(super) trait Finish {
-    fn row<const CH: usize>(&self, row: &mut [u8], blurred: &[u8]);
-}
-
-/// `blur` itself: the blurred colour samples replace the source ones.
-struct Replace;
-
-impl Finish for Replace {
-    #[inline(always)]
-    fn row<const CH: usize>(&self, row: &mut [u8], blurred: &[u8]) {
-        // A select, not a skipped store, so that the loop vectorises.
-        for (i, (o, &b)) in row.iter_mut().zip(blurred).enumerate() {
-            *o = if is_alpha::<CH>(i) { *o } else { b };
-        }
-    }
-}
-
-/// Whether sample `i` of an interleaved row of `CH` channels is an alpha sample.
-#[inline(always)]
-pub(super) fn is_alpha<const CH: usize>(i: usize) -> bool {
-    CH == 4 && i % 4 == 3
-}
-
-/// Samples per step of the exact passes: four AVX2 registers of f32, so each tap is four
-/// independent multiply-adds, and a multiple of 4 so a step starts on a pixel.
-const LANES: usize = 32;
-
-/// Convolves an interleaved `w`×`h` buffer of `CH` channels with `taps`, columns then rows,
-/// and passes each output row to `finish`. Same numbers as [`run`] on [`Kernel::Exact`], to
-/// the bit: the same f32 products summed in the same order from 0, the same rounding to 8.8
-/// fixed point and to 8 bits between the passes. SIMD leaves each lane's IEEE arithmetic as it
-/// is, and Rust never fuses a multiply and an add by itself.
-fn exact<const CH: usize>(taps: &[f32], buf: &mut [u8], w: usize, h: usize, finish: &impl Finish) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { exact_avx2::<CH>(taps, buf, w, h, finish) };
-    }
-    exact_rows::<CH>(taps, buf, w, h, finish)
-}
-
-/// [`exact_rows`] compiled for AVX2: 8 f32 lanes a register rather than SSE2's 4.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn exact_avx2<const CH: usize>(taps: &[f32], buf: &mut [u8], w: usize, h: usize, finish: &impl Finish) {
-    exact_rows::<CH>(taps, buf, w, h, finish)
-}
-
-/// The exact passes, row by row: source rows enter a ring of f32 rows in 8.8 fixed point once
-/// each (the 2r + 1 the vertical taps need), so output row y is a weighted sum of whole ring
-/// rows; the result goes, rounded to 8 bits, into a line padded with r copies of its border
-/// pixels, where horizontal tap j of sample i is sample i + CH·j. Rows are padded to
-/// [`LANES`], so no loop has a remainder. A source row is only overwritten once it is in the
-/// ring, and `finish` still sees it whole.
-#[inline(always)]
-fn exact_rows<const CH: usize>(taps: &[f32], buf: &mut [u8], w: usize, h: usize, finish: &impl Finish) {
-    let (n, r, stride) = (taps.len(), taps.len() / 2, w * CH);
-    if stride == 0 || h == 0 {
-        return;
-    }
-    let sp = stride.next_multiple_of(LANES);
-    let mut ring = vec![0f32; n * sp];
-    let mut line = vec![0f32; sp + 2 * r * CH];
-    let mut out = vec![0u8; sp];
-    let mut slots = vec![0usize; n];
-    let fixed = |v: u8| ((v as i32) << 8) as f32;
-    let to_u8 = |a: f32| ((round(a) + 128) >> 8).clamp(0, 255);
-    for y in 0..h {
-        let new = if y == 0 { 0..(r + 1).min(h) } else { y + r..(y + r + 1).min(h) };
-        for k in new {
-            let src = &buf[k * stride..][..stride];
-            ring[k % n * sp..][..stride].iter_mut().zip(src).for_each(|(d, &v)| *d = fixed(v));
-        }
-        for (j, s) in slots.iter_mut().enumerate() {
-            *s = (y + j).saturating_sub(r).min(h - 1) % n * sp;
-        }
-        for c in (0..sp).step_by(LANES) {
-            let mut a = [0f32; LANES];
-            for (&t, &s) in taps.iter().zip(&slots) {
-                let src: &[f32; LANES] = ring[s + c..][..LANES].try_into().unwrap();
-                (0..LANES).for_each(|k| a[k] += t * src[k]);
-            }
-            let dst = &mut line[r * CH + c..][..LANES];
-            (0..LANES).for_each(|k| dst[k] = (to_u8(a[k]) << 8) as f32);
-        }
-        let (first, last) = (r * CH, r * CH + stride - CH);
-        for p in 0..r {
-            line.copy_within(first..first + CH, p * CH);
-            line.copy_within(last..last + CH, last + CH + p * CH);
-        }
-        for c in (0..sp).step_by(LANES) {
-            let mut a = [0f32; LANES];
-            for (j, &t) in taps.iter().enumerate() {
-                let src: &[f32; LANES] = line[c + j * CH..][..LANES].try_into().unwrap();
-                (0..LANES).for_each(|k| a[k] += t * src[k]);
-            }
-            let dst = &mut out[c..][..LANES];
-            (0..LANES).for_each(|k| dst[k] = to_u8(a[k]) as u8);
-        }
-        finish.row::<CH>(&mut buf[y * stride..][..stride], &out[..stride]);
-    }
 }
 
 /// Scratch reused by every block of a frame: no allocation per row, column or pixel.
@@ -364,8 +223,7 @@ fn box_pass(
 }
 
 /// Blurs the first three of the `CH` channels of an interleaved `w`×`h` buffer: columns, then
-/// rows, each a block of [`PIXELS`] lines whose colour samples are the lanes. Used for the
-/// boxes; on exact kernels it is the reference the tests hold [`exact`] to.
+/// rows, each a block of [`PIXELS`] lines whose colour samples are the lanes.
 fn run<const CH: usize>(k: &Kernel, buf: &mut [u8], w: usize, h: usize) {
     let (mut s, pad, stride) = (Scratch::default(), k.pad(), w * CH);
     let load = |d: &mut [i32], p: &[u8]| {

@@ -28,10 +28,6 @@ const WEBP_MAX_SIDE: u32 = 16_383;
 /// same quality, method 6 is ~2× slower for 1-3% less (`cargo bench --bench codecs` times it).
 const WEBP_METHOD: i32 = 4;
 
-/// NeuQuant sampling factor for GIF palettes (1 best .. 30 fastest); 10 is the gif crate's
-/// suggested balance.
-const GIF_QUANT_SPEED: i32 = 10;
-
 /// Encodes `img` as `s.format`. Formats without animation use the first frame only.
 pub fn encode(img: &Image, s: &EncodeSettings) -> Result<Vec<u8>> {
     let first = &img.frames.first().ok_or_else(|| Error::internal("image has no frames"))?.pixels;
@@ -201,17 +197,30 @@ fn encode_webp(img: &Image, quality: u8) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// GIF: every frame is a full canvas with its own palette, disposed to background so that
-/// transparent pixels stay transparent in the next frame. Alpha is cut at 50%.
+/// GIF: one global colour table for the whole animation ([`palette::Palette`]: the exact colours
+/// when there are few enough, else one NeuQuant run over pixels sampled across all frames), and
+/// every frame a full canvas of indices into it, disposed to background so that transparent
+/// pixels stay transparent in the next frame. Alpha is cut at 50%; when any frame has transparent
+/// pixels the last index is reserved for them.
+///
+/// One table instead of a NeuQuant run and a 768-byte local table per frame (what
+/// `gif::Frame::from_rgba_speed` does): the quantiser ran once per frame and dominated the time,
+/// the local tables were half the size of a small animation, and colours no longer flicker from
+/// frame to frame with the palette.
 fn encode_gif(img: &Image) -> Result<Vec<u8>> {
     let (w, h) = (img.width(), img.height());
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
         return Err(Error::too_large(None, "Maximum width and height allowed is 65535 pixels for GIF"));
     };
+    if img.frames.iter().any(|f| (f.pixels.width(), f.pixels.height()) != (w, h)) {
+        return Err(Error::internal("frames differ in size"));
+    }
+    let frames: Vec<_> = img.frames.iter().map(|f| palette::pixel_bytes(&f.pixels)).collect();
+    let mut pal = palette::Palette::build(&frames);
     let fail = internal("GIF encoder failed");
     let mut out = Vec::new();
     {
-        let mut enc = gif::Encoder::new(&mut out, w16, h16, &[]).map_err(fail)?;
+        let mut enc = gif::Encoder::new(&mut out, w16, h16, &pal.rgb).map_err(fail)?;
         if img.frames.len() > 1 {
             // Image counts total plays (0 = forever); NETSCAPE counts repeats after the first,
             // and a single play is written as no loop extension at all.
@@ -221,15 +230,16 @@ fn encode_gif(img: &Image) -> Result<Vec<u8>> {
                 n => enc.set_repeat(gif::Repeat::Finite(n - 1)).map_err(internal("GIF repeat"))?,
             }
         }
-        for f in &img.frames {
-            if (f.pixels.width(), f.pixels.height()) != (w, h) {
-                return Err(Error::internal("frames differ in size"));
-            }
-            let mut rgba = f.pixels.to_rgba8().into_raw();
-            for p in rgba.chunks_exact_mut(4) {
-                p[3] = if p[3] < 128 { 0 } else { 255 };
-            }
-            let mut frame = gif::Frame::from_rgba_speed(w16, h16, &mut rgba, GIF_QUANT_SPEED);
+        let mut indices = Vec::new();
+        for (f, (bytes, ch)) in img.frames.iter().zip(&frames) {
+            pal.map_frame(bytes, *ch, &mut indices);
+            let mut frame = gif::Frame {
+                width: w16,
+                height: h16,
+                buffer: Cow::Borrowed(&indices),
+                transparent: pal.transparent,
+                ..gif::Frame::default()
+            };
             frame.delay = u16::try_from(f.delay_ms.saturating_add(5) / 10).unwrap_or(u16::MAX);
             frame.dispose = gif::DisposalMethod::Background;
             enc.write_frame(&frame).map_err(internal("GIF encoder failed"))?;
@@ -237,6 +247,8 @@ fn encode_gif(img: &Image) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+mod palette;
 
 #[cfg(test)]
 mod tests;

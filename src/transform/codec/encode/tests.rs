@@ -207,3 +207,98 @@ fn webp_side_limit() {
     let ok = Image::still(DynamicImage::ImageRgb8(RgbImage::new(16_383, 1)));
     assert!(encode(&ok, &settings(Format::Webp)).is_ok());
 }
+
+/// (entries in the global colour table, frames that carry a local one).
+fn gif_tables(bytes: &[u8]) -> (usize, usize) {
+    let mut o = gif::DecodeOptions::new();
+    o.set_color_output(gif::ColorOutput::Indexed);
+    let mut d = o.read_info(bytes).unwrap();
+    let global = d.global_palette().map_or(0, |p| p.len() / 3);
+    let mut local = 0;
+    while let Some(f) = d.read_next_frame().unwrap() {
+        local += usize::from(f.palette.is_some());
+    }
+    (global, local)
+}
+
+fn decode_all(bytes: &[u8]) -> Image {
+    decode(bytes, &probe(bytes).unwrap(), &DecodeOptions::default()).unwrap()
+}
+
+/// A ≤256-colour animation (the corpus's rotating squares) decoded, re-encoded and decoded again
+/// is the same animation, pixel for pixel, under one global table.
+#[test]
+fn gif_with_few_colours_round_trips_exactly() {
+    let src = decode_all(&corpus("formats/rotating-squares.gif"));
+    assert!(src.frames.len() > 1);
+    let bytes = encode(&src, &settings(Format::Gif)).unwrap();
+    let (global, local) = gif_tables(&bytes);
+    assert!(global > 0 && local == 0, "global {global}, local {local}");
+    let back = decode_all(&bytes);
+    assert_eq!(back.frames.len(), src.frames.len());
+    assert_eq!(back.loop_count, src.loop_count);
+    for (i, (a, b)) in src.frames.iter().zip(&back.frames).enumerate() {
+        assert_eq!(a.delay_ms, b.delay_ms, "frame {i}");
+        assert!(a.pixels.to_rgba8() == b.pixels.to_rgba8(), "frame {i} differs");
+    }
+}
+
+/// A photo panned across 12 frames: more than 256 colours, so one NeuQuant table for all.
+fn photo_pan(alpha: bool) -> Image {
+    let photo = image::load_from_memory(&corpus("photos/boats4mp.jpg")).unwrap().to_rgba8();
+    let frames = (0..12u32)
+        .map(|i| {
+            let mut f = image::imageops::crop_imm(&photo, 1200 + i * 9, 700 + i * 4, 160, 120).to_image();
+            if alpha {
+                // A transparent corner that grows frame by frame.
+                for y in 0..20 + i {
+                    for x in 0..20 + i {
+                        f.put_pixel(x, y, image::Rgba([0, 0, 0, 0]));
+                    }
+                }
+            }
+            let pixels = if alpha {
+                DynamicImage::ImageRgba8(f)
+            } else {
+                DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(f).to_rgb8())
+            };
+            Frame { pixels, delay_ms: 40 + 10 * (i % 3) }
+        })
+        .collect();
+    Image { frames, loop_count: 5 }
+}
+
+/// Photo-like frames come back close to the source (mean and maximum per-channel error bounded),
+/// with frames, delays, loop count and the transparent pixels kept, and no local tables.
+#[test]
+fn gif_photo_animation_shares_one_palette() {
+    for alpha in [false, true] {
+        let src = photo_pan(alpha);
+        let bytes = encode(&src, &settings(Format::Gif)).unwrap();
+        let (global, local) = gif_tables(&bytes);
+        assert_eq!((global, local), (256, 0));
+        let back = decode_all(&bytes);
+        assert_eq!(back.frames.len(), 12);
+        assert_eq!(back.loop_count, 5);
+        let (mut sum, mut n, mut max) = (0u64, 0u64, 0u8);
+        for (a, b) in src.frames.iter().zip(&back.frames) {
+            assert_eq!(a.delay_ms, b.delay_ms);
+            let (a, b) = (a.pixels.to_rgba8(), b.pixels.to_rgba8());
+            for (p, q) in a.pixels().zip(b.pixels()) {
+                assert_eq!(p[3] >= 128, q[3] == 255, "alpha cut");
+                if q[3] == 0 {
+                    continue;
+                }
+                for c in 0..3 {
+                    let d = p[c].abs_diff(q[c]);
+                    sum += u64::from(d);
+                    n += 1;
+                    max = max.max(d);
+                }
+            }
+        }
+        let mean = sum as f64 / n as f64;
+        // Measured: mean 1.9, max 30 (with and without alpha).
+        assert!(mean < 4.0 && max <= 48, "alpha {alpha}: mean {mean:.2}, max {max}");
+    }
+}

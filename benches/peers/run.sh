@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The peer benchmark of issue 11: imgedge against thumbor, ipx and nginx's image_filter (and, for
 # cache hits, nginx serving a static file), and against the decode floor (libjpeg-turbo alone).
-# Not part of CI. From a fresh clone (with ../shared beside it):
+# Not part of CI. From a fresh clone (the photos are the copies in tests/corpus):
 #
 #   benches/peers/run.sh                       everything, 10 s per run (about 7 min once installed)
 #   DURATION=5s WORKLOADS="W1 W3" PEERS="imgedge ipx" NO_BUILD=1 benches/peers/run.sh

@@ -87,15 +87,16 @@ pub fn meta_key(bucket: &str, key: &str) -> String {
 /// The source's size and validators: a stat for directory buckets, a HEAD for remote ones, shared
 /// by concurrent requests and trusted for `origin.revalidate_s`. Directory buckets too: a stat
 /// must leave the async threads, and that hand-off cost a cache hit more than the rest of its
-/// work (a third of the hit rate); imgedge's own writes drop the entry at once.
+/// work; imgedge's own writes drop the entry at once.
 pub async fn source_meta(app: &App, bucket: &Bucket, key: &ObjectKey) -> Result<Meta, OssError> {
     app.metas.get_or_head(meta_key(&bucket.name, key), bucket.store.head(key)).await
 }
 
 /// Fetches the source and its watermark images and runs the pipeline on a worker. Admission
 /// comes first: a slot among the renders in flight, a turn (first come first served) and memory
-/// for the source, before a byte is fetched; then the plan's memory estimate, before the worker decodes. `patient` (asynchronous
-/// tasks) waits for a worker and for memory as long as it takes instead of the queue's bound.
+/// for the source, before a byte is fetched; then the plan's memory estimate, before the worker
+/// decodes. `patient` (asynchronous tasks) waits for a turn, a worker and memory as long as it
+/// takes instead of the queue's bound.
 /// Dropping the future (the client left) stops the transform at its next check.
 pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Result<Rendered, OssError> {
     let m = metrics();

@@ -31,6 +31,9 @@ pub enum Action {
     GetProcessConfig,
     PutReferer,
     GetReferer,
+    /// DELETE `/<key>?x-imgedge-purge`: forget every processed variant of the object, in every
+    /// replica's memory and in the shared tier (an imgedge extension).
+    PurgeVariants,
 }
 
 impl Action {
@@ -55,7 +58,11 @@ impl Action {
     pub fn changes_bucket(&self) -> bool {
         matches!(
             self,
-            Action::PutStyle(_) | Action::DeleteStyle(_) | Action::PutProcessConfig | Action::PutReferer
+            Action::PutStyle(_)
+                | Action::DeleteStyle(_)
+                | Action::PutProcessConfig
+                | Action::PutReferer
+                | Action::PurgeVariants
         )
     }
 
@@ -75,6 +82,7 @@ impl Action {
             Action::GetProcessConfig => "get_process_configuration",
             Action::PutReferer => "put_referer",
             Action::GetReferer => "get_referer",
+            Action::PurgeVariants => "purge",
         }
     }
 }
@@ -85,6 +93,18 @@ pub fn classify(method: &str, object: bool, q: &Query) -> Result<Action, OssErro
     if object {
         let process = single(q, "x-oss-process")?;
         let async_process = single(q, "x-oss-async-process")?;
+        if single(q, "x-imgedge-purge")?.is_some() {
+            return match (method, process, async_process) {
+                ("DELETE", None, None) => Ok(Action::PurgeVariants),
+                ("DELETE", _, _) => Err(OssError::new(
+                    400,
+                    "InvalidArgument",
+                    None,
+                    "x-imgedge-purge takes no processing parameters",
+                )),
+                _ => Err(OssError::method_not_allowed()),
+            };
+        }
         return match method {
             "GET" | "HEAD" => match (process, async_process) {
                 (_, Some(_)) => Err(OssError::new(
@@ -253,6 +273,12 @@ mod tests {
         assert_eq!(c("POST", true, "x-oss-process&x-oss-async-process").unwrap_err().status, 400);
         assert_eq!(c("POST", true, "").unwrap_err().status, 405);
         assert_eq!(c("PUT", true, "").unwrap_err().status, 405);
+        assert_eq!(c("DELETE", true, "x-imgedge-purge").unwrap(), Action::PurgeVariants);
+        assert_eq!(c("GET", true, "x-imgedge-purge").unwrap_err().status, 405);
+        assert_eq!(c("DELETE", true, "x-imgedge-purge&x-oss-process=image/info").unwrap_err().status, 400);
+        assert_eq!(c("DELETE", true, "x-imgedge-purge&x-imgedge-purge").unwrap_err().status, 400);
+        assert_eq!(c("DELETE", true, "").unwrap_err().status, 405, "objects are not deleted");
+        assert!(Action::PurgeVariants.signed_only() && Action::PurgeVariants.changes_bucket());
         assert_eq!(c("PUT", false, "style&styleName=a").unwrap(), Action::PutStyle("a".into()));
         assert_eq!(c("GET", false, "style&styleName=a").unwrap(), Action::GetStyle("a".into()));
         assert_eq!(c("DELETE", false, "style&styleName=a").unwrap(), Action::DeleteStyle("a".into()));

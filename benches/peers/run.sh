@@ -22,8 +22,8 @@
 # -d$DURATION. For W1-W3 and W5 a Lua generator makes widths 380..420 (Park-Miller from a
 # fixed seed: the same sequence for every server, only the URL dialect differs) and counts
 # statuses and body bytes. Sources are the same files for every server
-# (tests/corpus/photos/photo6mp.jpg 2725x2225 q90, phone12mp.jpg 4032x3024 q95, copies of
-# ../shared/corpus).
+# (tests/corpus/photos/photo6mp.jpg 2725x2225 q90, phone12mp.jpg 4032x3024 q95; their origin
+# is in tests/corpus/SOURCES.md).
 #
 #   W1  photo6mp.jpg -> width w, JPEG quality 80, c=8. All four servers.
 #   W2  photo6mp.jpg -> width w, WebP quality 80, c=8. imgedge, ipx, thumbor (image_filter

@@ -127,13 +127,23 @@ pub(crate) fn string_to_sign(req: &RequestParts<'_>, date_slot: &str) -> Result<
     Ok(format!("{}\n{md5}\n{ctype}\n{date_slot}\n{oss_headers}{resource}", req.method))
 }
 
+/// imgedge's own sub-resources, signed by V1 like OSS's: a V1 signature of a purge must not
+/// also be the signature of the same method on the bare object. SDKs sign them once told to
+/// (oss2: add the name to `oss2.auth.ProviderAuth._subresource_key_set`); V4 signs every
+/// parameter anyway.
+pub const IMGEDGE_SUBRESOURCES: &[&str] = &["x-imgedge-purge"];
+
+fn signed_subresources() -> impl Iterator<Item = &'static &'static str> {
+    V1_SUBRESOURCES.iter().chain(IMGEDGE_SUBRESOURCES)
+}
+
 /// `/bucket/key[?sorted sub-resources]`, `/bucket/` for the bucket, `/` for the service.
 pub(crate) fn canonical_resource(req: &RequestParts<'_>) -> Result<String, AuthError> {
     let mut subs: Vec<(&str, &str)> = Vec::new();
     for (k, v) in req.query {
-        if V1_SUBRESOURCES.contains(&k.as_str()) {
+        if signed_subresources().any(|s| s == k) {
             subs.push((k, v.as_deref().unwrap_or("")));
-        } else if V1_SUBRESOURCES.iter().any(|s| s.eq_ignore_ascii_case(k)) {
+        } else if signed_subresources().any(|s| s.eq_ignore_ascii_case(k)) {
             // `X-Oss-Process` is unsigned in V1; refuse it rather than risk a case-insensitive
             // consumer executing it.
             return Err(invalid_argument(&format!("query parameter {k} has non-canonical case")));
@@ -168,8 +178,7 @@ pub(crate) fn canonical_resource(req: &RequestParts<'_>) -> Result<String, AuthE
 fn smuggles_subresource(s: &str) -> bool {
     s.match_indices(['?', '&']).any(|(i, _)| {
         let tail = &s[i + 1..];
-        V1_SUBRESOURCES
-            .iter()
+        signed_subresources()
             .any(|name| tail.strip_prefix(name).is_some_and(|r| r.is_empty() || r.starts_with(['=', '&'])))
     })
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::bucket::settings;
+
+mod stores;
 use crate::transform::Limits;
 
 /// The configuration embedded in the binary: a local-directory bucket of sample images on
@@ -66,11 +68,18 @@ pub struct State {
     pub store: Origin,
     /// Key prefix of the state documents inside the store (`<prefix><bucket>.json`).
     pub prefix: String,
+    /// Seconds between looks at the store for changes other replicas made (documents' ETags,
+    /// the purge log); 0: never (one replica alone).
+    pub poll_s: u64,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { store: Origin::Dir { path: PathBuf::from("imgedge-state") }, prefix: String::new() }
+        State {
+            store: Origin::Dir { path: PathBuf::from("imgedge-state") },
+            prefix: String::new(),
+            poll_s: 2,
+        }
     }
 }
 
@@ -235,11 +244,38 @@ pub struct Cache {
     pub ttl_s: u64,
     /// `Cache-Control` of processed responses.
     pub cache_control: String,
+    /// Header naming the source of a processed response for CDN purges (`Cache-Tag`,
+    /// `Surrogate-Key`); empty: none.
+    pub tag_header: String,
+    /// The shared variant tier (L2): an S3-compatible bucket or a directory; none by default.
+    pub store: Option<Origin>,
+    /// Key prefix of the tier's entries (`<prefix><bucket>/<source hash>/<variant hash>`).
+    pub store_prefix: String,
+    /// Age past which an entry is never served, and is swept.
+    pub store_ttl_s: u64,
+    /// Longest an L1 miss waits for the tier before transforming instead.
+    pub store_wait_ms: u64,
+    /// Seconds between sweeps of entries older than `store_ttl_s`; 0: leave it to the store's
+    /// lifecycle rules.
+    pub store_sweep_s: u64,
+    /// Variants larger than this are not written to the tier.
+    pub store_max_entry_bytes: u64,
 }
 
 impl Default for Cache {
     fn default() -> Self {
-        Cache { capacity_bytes: 256 << 20, ttl_s: 3600, cache_control: "public, max-age=86400".into() }
+        Cache {
+            capacity_bytes: 256 << 20,
+            ttl_s: 3600,
+            cache_control: "public, max-age=86400".into(),
+            tag_header: "Cache-Tag".into(),
+            store: None,
+            store_prefix: "variants/".into(),
+            store_ttl_s: 30 * 86_400,
+            store_wait_ms: 250,
+            store_sweep_s: 3600,
+            store_max_entry_bytes: 32 << 20,
+        }
     }
 }
 
@@ -361,7 +397,12 @@ impl Config {
             let path = e.path().to_string();
             err(if path == "." { "(file)".to_string() } else { path }, e.inner().message().to_string())
         })?;
-        let origins = cfg.buckets.iter_mut().map(|b| &mut b.origin).chain([&mut cfg.state.store]);
+        let origins = cfg
+            .buckets
+            .iter_mut()
+            .map(|b| &mut b.origin)
+            .chain([&mut cfg.state.store])
+            .chain(cfg.cache.store.as_mut());
         for origin in origins {
             if let Origin::Dir { path } = origin {
                 if path.is_relative() {
@@ -468,7 +509,7 @@ impl Config {
                 settings::validate_referer_entry(r).map_err(|m| err(at(&format!("referer[{j}]")), m))?;
             }
         }
-        self.validate_state()?;
+        stores::validate(self)?;
         for (i, k) in self.access_keys.iter().enumerate() {
             if k.id.is_empty() || k.secret.is_empty() {
                 return Err(err(format!("access_keys[{i}]"), "id and secret are required"));
@@ -485,52 +526,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-
-    /// The state store must be writable and must not be readable as objects of a bucket.
-    fn validate_state(&self) -> Result<(), ConfigError> {
-        let prefix_ok = self.state.prefix.is_empty()
-            || crate::names::ObjectKey::new(format!("{}x.json", self.state.prefix)).is_ok();
-        if !prefix_ok {
-            return Err(err("state.prefix", "must be a valid object-key prefix (e.g. \"imgedge/\")"));
-        }
-        match &self.state.store {
-            Origin::Http { .. } => {
-                Err(err("state.store", "an HTTP origin is read-only: use a dir or s3 store"))
-            }
-            Origin::Dir { path } => {
-                // Not created yet is fine (the server creates it); inside a bucket is not.
-                let state = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                for (i, b) in self.buckets.iter().enumerate() {
-                    if let Origin::Dir { path: root } = &b.origin {
-                        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-                        if state.starts_with(&root) || root.starts_with(&state) {
-                            return Err(err(
-                                "state.store.path",
-                                format!(
-                                    "overlaps buckets[{i}]'s directory: state would be readable as objects"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                Ok(())
-            }
-            Origin::S3 { endpoint, bucket, .. } => {
-                check_url(endpoint).map_err(|m| err("state.store.endpoint", m))?;
-                for (i, b) in self.buckets.iter().enumerate() {
-                    if let Origin::S3 { endpoint: e, bucket: other, .. } = &b.origin {
-                        if e.trim_end_matches('/') == endpoint.trim_end_matches('/') && other == bucket {
-                            return Err(err(
-                                "state.store.bucket",
-                                format!("is buckets[{i}]'s origin: state would be readable as objects"),
-                            ));
-                        }
-                    }
-                }
-                Ok(())
-            }
-        }
     }
 }
 

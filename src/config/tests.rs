@@ -131,6 +131,20 @@ fn state_must_not_be_readable_as_objects() {
     assert_eq!(Config::parse(&inside, &dir).unwrap_err().path, "state.store.path");
     let http = conf("[state.store]\ntype = \"http\"\nurl = \"http://127.0.0.1:1\"\n");
     assert_eq!(Config::parse(&http, &dir).unwrap_err().path, "state.store");
+    // The variant tier obeys the same rule, and its keys must not meet the state's.
+    let tier = |store: &str, extra: &str| {
+        conf(&format!("[cache]\n{extra}[cache.store]\ntype = \"dir\"\npath = \"{store}\"\n"))
+    };
+    assert!(Config::parse(&tier("variants", ""), &dir).is_ok());
+    assert_eq!(Config::parse(&tier("bucket/inner", ""), &dir).unwrap_err().path, "cache.store.path");
+    let clash = tier("imgedge-state", "store_prefix = \"\"\n");
+    assert_eq!(Config::parse(&clash, &dir).unwrap_err().path, "cache.store_prefix");
+    let clash = tier("imgedge-state", "store_prefix = \"v/\"\n");
+    assert_eq!(Config::parse(&clash, &dir).unwrap_err().path, "cache.store_prefix", "\"\" holds \"v/\"");
+    let apart = format!("{}[state]\nprefix = \"s/\"\n", tier("imgedge-state", "store_prefix = \"v/\"\n"));
+    assert!(Config::parse(&apart, &dir).is_ok(), "one directory, separate prefixes");
+    let bad = conf("[cache]\ntag_header = \"Cache Tag\"\n");
+    assert_eq!(Config::parse(&bad, &dir).unwrap_err().path, "cache.tag_header");
     let key = "[[access_keys]]\nid = \"a\"\nsecret = \"b\"\nwrite = [\"nosuch\"]\n";
     assert_eq!(Config::parse(&format!("{key}{}", conf("")), &dir).unwrap_err().path, "access_keys[0].write");
     std::fs::remove_dir_all(dir).ok();

@@ -7,6 +7,7 @@ pub mod async_task;
 pub mod bucket_conf;
 pub mod object;
 pub mod process;
+pub mod purge;
 pub mod raw;
 pub mod saveas;
 pub mod style;
@@ -96,6 +97,14 @@ pub async fn serve(
     r: Routed,
     body: Bytes,
 ) -> Result<(Reply, &'static str), OssError> {
+    if !r.bucket.is_loaded() {
+        return Err(OssError::new(
+            503,
+            "ServiceUnavailable",
+            None,
+            "The bucket's settings are not loaded yet.",
+        ));
+    }
     let settings = r.bucket.settings();
     let authorize = |reads, writes| {
         let i = Intent {
@@ -126,6 +135,10 @@ pub async fn serve(
             }
             let grant = authorize(job.reads(), vec![])?;
             process::get(app, &r.bucket, job, req, &grant).await.map(|(a, o)| (Reply::Answer(a), o))
+        }
+        (Action::PurgeVariants, Some(key)) => {
+            authorize(vec![], vec![])?;
+            purge::purge(app, &r.bucket, key).await.map(|a| (Reply::Answer(a), "api"))
         }
         (Action::SaveAs | Action::AsyncProcess, Some(key)) => {
             let is_async = r.action == Action::AsyncProcess;

@@ -17,6 +17,7 @@ use crate::proxy::app::App;
 use crate::proxy::cache::Variant;
 use crate::proxy::metrics::metrics;
 use crate::proxy::respond::{Answer, Body};
+use crate::proxy::tier::Entry;
 use crate::storage::{check_size, Meta};
 use crate::transform::{self, text::Fonts, Code, Env, Prefetched, Rendered, Stop};
 
@@ -36,20 +37,66 @@ pub async fn get(
     check_size(meta.size.unwrap_or(0), app.limits.max_src_bytes)?;
     // Everything that changes the bytes: bucket, key, source version, canonical pipeline (a
     // style prints as its expansion, so a changed style makes new keys).
-    let cache_key = format!("{}\n{}\n{}\n{}", bucket.name, job.object, meta.etag, job.pipeline);
+    let cache_key = format!("{}{}\n{}", source_prefix(&bucket.name, &job.object), meta.etag, job.pipeline);
     let etag = variant_etag(&cache_key);
+    let headers = |a: Answer| {
+        let a = variant_headers(a, &cache_control, &etag, &meta);
+        match app.tag_header {
+            "" => a,
+            name => a.header(name, cache_tag(&bucket.name, &job.object)),
+        }
+    };
     let cond = Conditional::of(&req.headers);
     if cond.if_none_match.as_deref().is_some_and(|v| etag_matches(v, &etag)) {
-        let a = Answer::new(304, Body::Empty);
-        return Ok((variant_headers(a, &cache_control, &etag, &meta), "not_modified"));
+        return Ok((headers(Answer::new(304, Body::Empty)), "not_modified"));
     }
     let make = async {
+        // The shared tier first: another replica (or this one before a restart) may have made it.
+        if let Some(tier) = &app.tier {
+            if let Some(e) = tier.get(&bucket.name, &job.object, &cache_key).await {
+                return Ok(Variant {
+                    body: e.body,
+                    content_type: e.content_type,
+                    etag: etag.clone(),
+                    from_store: true,
+                });
+            }
+        }
         let r = render(app, bucket, &job, false).await?;
-        Ok(Variant { body: Bytes::from(r.body), content_type: r.content_type, etag: etag.clone() })
+        let body = Bytes::from(r.body);
+        if let Some(tier) = &app.tier {
+            let e = Entry { body: body.clone(), content_type: r.content_type };
+            tier.put_later(&bucket.name, &job.object, &cache_key, e);
+        }
+        Ok(Variant { body, content_type: r.content_type, etag: etag.clone(), from_store: false })
     };
-    let (variant, hit) = app.cache.get_or_make(cache_key, make).await?;
+    let (variant, hit) = app.cache.get_or_make(cache_key.clone(), make).await?;
+    let outcome = match (hit, variant.from_store) {
+        (true, _) => "hit",
+        (false, true) => "store_hit",
+        (false, false) => "miss",
+    };
     let a = Answer::new(200, Body::Bytes(variant.body.clone())).header("content-type", variant.content_type);
-    Ok((variant_headers(a, &cache_control, &variant.etag, &meta), if hit { "hit" } else { "miss" }))
+    Ok((headers(a), outcome))
+}
+
+/// How every variant key of `object` begins (what purging the source drops from the cache).
+pub fn source_prefix(bucket: &str, object: &str) -> String {
+    format!("{bucket}\n{object}\n")
+}
+
+/// The CDN cache tag of every variant of `object`: `<bucket>/<key>`, percent-encoded so that
+/// neither the comma of `Cache-Tag` lists nor the space of `Surrogate-Key` lists can split it;
+/// a tag longer than CDNs accept (1024 bytes) becomes `<bucket>/sha256-<hex>` of the key.
+pub fn cache_tag(bucket: &str, object: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    let tag = format!("{bucket}/{}", percent_encoding::utf8_percent_encode(object, KEEP));
+    if tag.len() <= 1024 {
+        return tag;
+    }
+    use sha2::{Digest, Sha256};
+    format!("{bucket}/sha256-{}", hex::encode(Sha256::digest(object.as_bytes())))
 }
 
 /// `Cache-Control` of a processed response: the configured value for anonymous reads of a public
@@ -169,5 +216,20 @@ struct StopOnDrop(Stop);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_tags_survive_tag_lists_and_stay_short() {
+        assert_eq!(cache_tag("demo", "a/b c,d.jpg"), "demo/a/b%20c%2Cd.jpg");
+        assert_eq!(cache_tag("demo", "照片.jpg"), "demo/%E7%85%A7%E7%89%87.jpg");
+        let long = "x,".repeat(400);
+        let t = cache_tag("demo", &long);
+        assert!(t.starts_with("demo/sha256-") && t.len() == 5 + 7 + 64, "{t}");
+        assert_ne!(t, cache_tag("demo", &"y,".repeat(400)));
     }
 }

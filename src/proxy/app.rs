@@ -1,6 +1,6 @@
 //! The proxy application's shared state, built once from the configuration: buckets (stores and
-//! live settings, loaded from the state store), access keys, the worker pool, the variant and
-//! validator caches, the asynchronous task table.
+//! live settings, loaded from the state store), access keys, the worker pool, the variant cache
+//! and its shared tier, the validator cache, the asynchronous task table.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::cache::{MetaCache, VariantCache};
 use super::tasks::Tasks;
+use super::tier::Tier;
 use super::workers::Workers;
 use crate::access::policy::Keys;
-use crate::bucket::state::StateStore;
+use crate::bucket::state::{LoadError, StateStore};
 use crate::bucket::Bucket;
 use crate::config::{self, Config};
 use crate::error::OssError;
@@ -30,6 +31,16 @@ pub struct App {
     buckets: HashMap<String, Arc<Bucket>>,
     pub workers: Workers,
     pub cache: VariantCache,
+    /// The shared variant tier (L2), when `[cache.store]` names one.
+    pub tier: Option<Arc<Tier>>,
+    /// Header carrying each processed response's cache tag; empty: none.
+    pub tag_header: &'static str,
+    pub state: Arc<StateStore>,
+    /// Between looks at the shared state; `None`: never.
+    pub poll: Option<Duration>,
+    /// How long purge records are kept: as long as a variant can live in memory.
+    pub purge_retention: Duration,
+    pub sweep: Option<Duration>,
     /// Validators of sources (remote HEADs, directory stats), trusted for `origin.revalidate_s`.
     pub metas: MetaCache,
     pub tasks: Tasks,
@@ -49,10 +60,20 @@ impl App {
         for b in &cfg.buckets {
             let store =
                 storage::open(&b.origin, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?;
-            let stored = rt.block_on(state.load(&b.name))?;
+            // An unreachable store is waited for (the bucket answers 503 and readiness stays
+            // false until the poller loads it); a damaged document stops the start.
+            let loaded = match rt.block_on(state.load(&b.name)) {
+                Ok(l) => Some(l),
+                Err(LoadError::Unreachable(m)) => {
+                    tracing::warn!(bucket = %b.name, error = %m, "state store unreachable: waiting for it");
+                    None
+                }
+                Err(LoadError::Damaged(m)) => return Err(m),
+            };
             custom.extend(b.custom_domains.iter().map(|d| (d.clone(), b.name.clone())));
-            buckets.insert(b.name.clone(), Arc::new(Bucket::new(b, store, stored, state.clone())));
+            buckets.insert(b.name.clone(), Arc::new(Bucket::new(b, store, loaded, state.clone())));
         }
+        let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Ok(App {
             keys: Keys::new(&cfg.access_keys, &cfg.signing),
             limits: cfg.limits.to_limits(),
@@ -68,6 +89,13 @@ impl App {
             ),
             process_timeout: Duration::from_millis(cfg.limits.process_timeout_ms),
             cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
+            tier: Tier::open(&cfg.cache, &cfg.origin)?.map(Arc::new),
+            // Answers name headers with static strings; one small string per process.
+            tag_header: Box::leak(cfg.cache.tag_header.clone().into_boxed_str()),
+            state,
+            poll: secs(cfg.state.poll_s),
+            purge_retention: Duration::from_secs(cfg.cache.ttl_s + cfg.origin.revalidate_s + 60),
+            sweep: cfg.cache.store.as_ref().and(secs(cfg.cache.store_sweep_s)),
             metas: MetaCache::new(Duration::from_secs(cfg.origin.revalidate_s)),
             tasks: Tasks::new(cfg.api.async_queue, cfg.api.async_kept),
             cache_control: cfg.cache.cache_control.clone(),
@@ -77,6 +105,16 @@ impl App {
 
     pub fn bucket(&self, name: &str) -> Option<&Arc<Bucket>> {
         self.buckets.get(name)
+    }
+
+    pub fn buckets(&self) -> impl Iterator<Item = &Arc<Bucket>> {
+        self.buckets.values()
+    }
+
+    /// Whether a load balancer should send requests here: every bucket's state is loaded and
+    /// no shutdown has begun.
+    pub fn ready(&self) -> bool {
+        !super::lifecycle::draining() && self.buckets.values().all(|b| b.is_loaded())
     }
 
     /// The bucket and the object path. Virtual-host style (`<bucket>.<domain>`, custom domains)

@@ -18,6 +18,8 @@ pub struct Variant {
     pub body: bytes::Bytes,
     pub content_type: &'static str,
     pub etag: String,
+    /// Read from the shared variant tier, not made here.
+    pub from_store: bool,
 }
 
 pub struct VariantCache {
@@ -36,6 +38,7 @@ impl VariantCache {
                 (k.len() + v.body.len() + v.etag.len() + 64).min(u32::MAX as usize) as u32
             })
             .time_to_live(ttl)
+            .support_invalidation_closures()
             .eviction_listener(|k: Arc<String>, v: Arc<Variant>, cause| {
                 metrics().cache_bytes.sub((k.len() + v.body.len()) as i64);
                 if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
@@ -73,6 +76,18 @@ impl VariantCache {
             metrics().cache_misses.inc();
         }
         Ok((entry.into_value(), hit))
+    }
+}
+
+impl VariantCache {
+    /// Drops every variant whose key starts with `prefix` (all variants of one source: keys
+    /// begin with its bucket and key). Lazy in moka: gone for readers at once, freed soon after.
+    pub fn invalidate_prefix(&self, prefix: String) {
+        if let Some(c) = &self.inner {
+            if let Err(e) = c.invalidate_entries_if(move |k, _| k.starts_with(&prefix)) {
+                tracing::warn!(error = %e, "variant invalidation failed");
+            }
+        }
     }
 }
 

@@ -26,6 +26,13 @@ pub struct Metrics {
     /// Objects written by saveas and asynchronous tasks.
     pub objects_written: IntCounter,
     pub async_tasks: IntGauge,
+    /// Variant-tier (L2) operations by op (get, put, delete, list) and result (hit, miss,
+    /// stale, ok, error, timeout, dropped).
+    pub store_ops: IntCounterVec,
+    /// Looks at the shared state by what they found: unchanged, applied, purge, error.
+    pub state_polls: IntCounterVec,
+    /// Whether every bucket's state has been loaded (readiness needs it).
+    pub state_loaded: IntGauge,
 }
 
 impl Metrics {
@@ -53,6 +60,16 @@ impl Metrics {
             &["reason"],
         )
         .expect("static metric");
+        let store_ops = IntCounterVec::new(
+            Opts::new("store_ops_total", "Variant-tier operations by op and result"),
+            &["op", "result"],
+        )
+        .expect("static metric");
+        let state_polls = IntCounterVec::new(
+            Opts::new("state_polls_total", "Looks at the shared state by what they found"),
+            &["result"],
+        )
+        .expect("static metric");
         let counter = |n: &str, h: &str| IntCounter::new(n, h).expect("static metric");
         let gauge = |n: &str, h: &str| IntGauge::new(n, h).expect("static metric");
         let m = Metrics {
@@ -70,6 +87,9 @@ impl Metrics {
             transforms: counter("transforms_total", "Transforms executed"),
             objects_written: counter("objects_written_total", "Objects written by saveas and async tasks"),
             async_tasks: gauge("async_tasks", "Asynchronous tasks queued or running"),
+            store_ops,
+            state_polls,
+            state_loaded: gauge("state_loaded", "1 once every bucket's state is loaded"),
             registry,
         };
         let r = &m.registry;
@@ -83,13 +103,15 @@ impl Metrics {
         ] {
             r.register(Box::new(c.clone())).expect("unique metric");
         }
-        for g in [&m.cache_bytes, &m.queue_depth, &m.workers_busy, &m.async_tasks] {
+        for g in [&m.cache_bytes, &m.queue_depth, &m.workers_busy, &m.async_tasks, &m.state_loaded] {
             r.register(Box::new(g.clone())).expect("unique metric");
         }
         r.register(Box::new(m.requests.clone())).expect("unique metric");
         r.register(Box::new(m.transforms_stopped.clone())).expect("unique metric");
         r.register(Box::new(m.connections_closed.clone())).expect("unique metric");
         r.register(Box::new(m.stage_seconds.clone())).expect("unique metric");
+        r.register(Box::new(m.store_ops.clone())).expect("unique metric");
+        r.register(Box::new(m.state_polls.clone())).expect("unique metric");
         m
     }
 

@@ -6,11 +6,13 @@
 pub mod app;
 pub mod body;
 pub mod cache;
+pub mod follow;
 pub mod lifecycle;
 pub mod metrics;
 pub mod respond;
 pub mod service;
 pub mod tasks;
+pub mod tier;
 pub mod workers;
 
 use std::sync::atomic::{AtomicU64, Ordering};

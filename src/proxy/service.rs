@@ -10,21 +10,31 @@ use pingora::services::listening::Service;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pingora::services::background::background_service;
+
+use super::follow::Follower;
 use super::lifecycle::{self, Bounded};
 use super::metrics::metrics;
 use super::{App, Proxy};
 use crate::config::Config;
 
-/// Serves `/metrics` from our registry on its own listener.
-pub struct MetricsApp;
+/// The metrics listener: `/metrics` from our registry, and the load balancer's probes,
+/// `/healthz` (the process serves) and `/readyz` (send it requests: every bucket's state is
+/// loaded and no shutdown has begun; 503 otherwise).
+pub struct MetricsApp(Arc<App>);
 
 #[async_trait::async_trait]
 impl ServeHttp for MetricsApp {
-    async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
-        let body = metrics().render();
+    async fn response(&self, session: &mut ServerSession) -> http::Response<Vec<u8>> {
+        let (status, ctype, body) = match session.req_header().uri.path() {
+            "/healthz" => (200, "text/plain", b"ok\n".to_vec()),
+            "/readyz" if self.0.ready() => (200, "text/plain", b"ready\n".to_vec()),
+            "/readyz" => (503, "text/plain", b"not ready\n".to_vec()),
+            _ => (200, "text/plain; version=0.0.4", metrics().render()),
+        };
         http::Response::builder()
-            .status(200)
-            .header("content-type", "text/plain; version=0.0.4")
+            .status(status)
+            .header("content-type", ctype)
             .header("content-length", body.len())
             .body(body)
             .unwrap_or_default()
@@ -52,7 +62,11 @@ fn server_conf(cfg: &Config) -> ServerConf {
 /// process with `--upgrade`, then send SIGQUIT to the old one, which hands over its sockets and
 /// drains).
 pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
-    let app = Proxy(std::sync::Arc::new(App::new(cfg)?));
+    let app = Arc::new(App::new(cfg)?);
+    metrics().state_loaded.set(i64::from(app.buckets().all(|b| b.is_loaded())));
+    let follower = background_service("state follower", Follower(app.clone()));
+    let metrics_app = MetricsApp(app.clone());
+    let app = Proxy(app);
     let opt = Opt { upgrade, ..Opt::default() };
     let mut server = Server::new_with_opt_and_conf(opt, server_conf(cfg));
     server.bootstrap();
@@ -64,8 +78,9 @@ pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
     let mut proxy = Service::new("imgedge proxy".to_string(), bounded);
     proxy.add_tcp(&cfg.server.listen);
     server.add_service(proxy);
+    server.add_service(follower);
     if !cfg.server.metrics_listen.is_empty() {
-        let mut m = Service::new("metrics".to_string(), MetricsApp);
+        let mut m = Service::new("metrics".to_string(), metrics_app);
         m.add_tcp(&cfg.server.metrics_listen);
         server.add_service(m);
     }

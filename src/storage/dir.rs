@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{check_size, Meta, Object, ObjectKey, ObjectStore, RawAccess};
+use super::{check_size, Listed, Meta, Object, ObjectKey, ObjectStore, RawAccess};
 use crate::error::OssError;
 
 pub struct DirStore {
@@ -117,12 +117,53 @@ impl ObjectStore for DirStore {
         .await
     }
 
+    async fn list(&self, prefix: &str, max: usize) -> Result<Vec<Listed>, OssError> {
+        let (root, prefix) = (self.root.clone(), prefix.to_string());
+        blocking(move || {
+            // Only the directory the prefix names can hold matches: walk that one.
+            let dir = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+            let start = root.join(dir);
+            let mut out = Vec::new();
+            if std::fs::canonicalize(&start).is_ok_and(|p| p.starts_with(&root)) {
+                walk(&start, dir, &prefix, &mut out);
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            out.truncate(max);
+            Ok(out)
+        })
+        .await
+    }
+
     fn raw(&self) -> RawAccess<'_> {
         RawAccess::Dir(self)
     }
 
     fn writable(&self) -> bool {
         true
+    }
+}
+
+/// Files below `dir` (whose key prefix is `rel`) whose keys start with `prefix`. Symbolic links
+/// are not followed and the temporary names of [`write_atomic`] (a backslash) are skipped.
+fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<Listed>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let (Ok(ft), Some(name)) = (e.file_type(), e.file_name().to_str().map(str::to_string)) else {
+            continue;
+        };
+        let key = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        if ft.is_dir() {
+            // Descend only where keys can still match the prefix.
+            let sub = format!("{key}/");
+            if sub.starts_with(prefix) || prefix.starts_with(&sub) {
+                walk(&e.path(), &key, prefix, out);
+            }
+        } else if ft.is_file() && !name.contains('\\') && key.starts_with(prefix) {
+            if let Ok(md) = e.metadata() {
+                let modified = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                out.push(Listed { key, size: md.len(), modified });
+            }
+        }
     }
 }
 
@@ -253,6 +294,16 @@ mod tests {
         assert_eq!(store.head(&key("a/b/c.jpg")).await.unwrap(), m2);
         assert_eq!(listing(store.root()), ["a/b/c.jpg"]);
         assert_eq!(store.get(&key("a/b/c.jpg"), 3).await.unwrap_err().code, "ImageTooLarge");
+        store.put(&key("a/d.png"), Bytes::from_static(b"png"), "image/png").await.unwrap();
+        store.put(&key("ab.jpg"), Bytes::from_static(b"x"), "image/jpeg").await.unwrap();
+        let keys = |l: Vec<Listed>| l.into_iter().map(|o| o.key).collect::<Vec<_>>();
+        assert_eq!(keys(store.list("a/", 10).await.unwrap()), ["a/b/c.jpg", "a/d.png"]);
+        assert_eq!(keys(store.list("a", 10).await.unwrap()), ["a/b/c.jpg", "a/d.png", "ab.jpg"]);
+        assert_eq!(keys(store.list("a/b", 1).await.unwrap()), ["a/b/c.jpg"]);
+        assert_eq!(keys(store.list("", 2).await.unwrap()), ["a/b/c.jpg", "a/d.png"]);
+        assert!(store.list("zz/", 10).await.unwrap().is_empty());
+        assert!(store.list("../", 10).await.unwrap().is_empty(), "never outside the root");
+        assert_eq!(store.list("a/d", 10).await.unwrap()[0].size, 3);
         store.delete(&key("a/b/c.jpg")).await.unwrap();
         store.delete(&key("a/b/c.jpg")).await.unwrap();
         assert_eq!(store.head(&key("a/b/c.jpg")).await.unwrap_err().status, 404);

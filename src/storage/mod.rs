@@ -47,6 +47,14 @@ pub struct Object {
     pub meta: Meta,
 }
 
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
 /// How a store's raw objects are answered: streamed from a local file by us, or proxied to the
 /// origin by pingora (streaming, ranges and validators as the origin gives them).
 pub enum RawAccess<'a> {
@@ -66,6 +74,9 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &ObjectKey, body: Bytes, content_type: &str) -> Result<Meta, OssError>;
     /// Removes `key`; a missing object is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<(), OssError>;
+    /// Up to `max` objects whose keys start with `prefix`, in key order. What imgedge's own
+    /// stores (variant tier, state) need; HTTP origins cannot list.
+    async fn list(&self, prefix: &str, max: usize) -> Result<Vec<Listed>, OssError>;
     fn raw(&self) -> RawAccess<'_>;
     /// Whether `put`/`delete` can succeed at all (HTTP origins are read-only).
     fn writable(&self) -> bool;

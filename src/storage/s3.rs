@@ -48,10 +48,24 @@ impl S3Signer {
             "DELETE" => self.bucket.delete_object(c, key).sign(EXPIRES),
             _ => return None,
         };
-        Some(match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        })
+        Some(path_and_query(&url))
+    }
+
+    /// The presigned path and query of one page of ListObjectsV2 under `prefix`.
+    pub fn presign_list(&self, prefix: &str, continuation: Option<&str>) -> String {
+        let mut list = self.bucket.list_objects_v2(Some(&self.credentials));
+        list.with_prefix(prefix);
+        if let Some(t) = continuation {
+            list.with_continuation_token(t);
+        }
+        path_and_query(&list.sign(EXPIRES))
+    }
+}
+
+fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
     }
 }
 
@@ -70,6 +84,10 @@ mod tests {
         assert_ne!(s.presign("HEAD", "a.jpg").unwrap(), s.presign("GET", "a.jpg").unwrap());
         assert_ne!(s.presign("PUT", "a.jpg").unwrap(), s.presign("DELETE", "a.jpg").unwrap());
         assert_eq!(s.presign("POST", "a.jpg"), None);
+        let l = s.presign_list("variants/demo/", Some("tok"));
+        assert!(l.starts_with("/photos/?") || l.starts_with("/photos?"), "{l}");
+        assert!(l.contains("list-type=2") && l.contains("prefix=variants%2Fdemo%2F"), "{l}");
+        assert!(l.contains("continuation-token=tok") && l.contains("X-Amz-Signature="), "{l}");
         let v = S3Signer::new("https://s3.example.com", "eu-1", "photos", "AK", "SK", false).unwrap();
         assert_eq!(v.base_url().host_str(), Some("photos.s3.example.com"));
     }

@@ -43,27 +43,46 @@ fn binary() -> PathBuf {
 
 /// Starts s3s-fs on a free loopback port with [`ACCESS_KEY`] / [`SECRET_KEY`].
 pub fn start(root: &Path) -> S3Server {
+    std::fs::create_dir_all(root).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    S3Server { child: spawn(root, &addr), endpoint: format!("http://{addr}"), root: root.to_path_buf() }
+}
+
+impl S3Server {
+    /// Stops the server; [`S3Server::resume`] starts it again on the same port and root.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn resume(&mut self) {
+        let addr = self.endpoint.trim_start_matches("http://").to_string();
+        self.child = spawn(&self.root, &addr);
+    }
+}
+
+/// Runs s3s-fs on `addr` over `root` and waits (bounded) until it accepts connections.
+fn spawn(root: &Path, addr: &str) -> Child {
     let bin = binary();
     assert!(
         bin.is_file(),
         "{} is missing: run scripts/test (or `. scripts/deps.sh && ensure_s3_server`) to install s3s-fs",
         bin.display()
     );
-    std::fs::create_dir_all(root).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (host, port) = addr.split_once(':').unwrap();
     let child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--host", host, "--port", port])
         .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
         .arg(root)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let addr = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(&addr).is_err() {
+    while TcpStream::connect(addr).is_err() {
         assert!(Instant::now() < deadline, "s3s-fs did not start on {addr}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    S3Server { child, endpoint: format!("http://{addr}"), root: root.to_path_buf() }
+    child
 }

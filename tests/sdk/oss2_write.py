@@ -98,6 +98,15 @@ if PHASE == "write":
         r = demo_v4.process_object("example.jpg", f"image/resize,w_64/format,png|sys/saveas,o_{b64('from-demo.png')},b_{b64(target_bucket)}")
         check(f"saveas into {target_bucket}", r.bucket == target_bucket and png_size(reader.get_object("from-demo.png").read()) == (64, 43), vars(r))
     # Same bucket on S3.
+    # Purge by source (README "Scale-out"): V4 signs every parameter; V1 signs only known
+    # sub-resources, so the SDK is told of x-imgedge-purge first.
+    requests.get(f"{EP}/demo/example.jpg?x-oss-process=image/resize,w_30")
+    r = demo_v4.delete_object("example.jpg", params={"x-imgedge-purge": ""})
+    check("V4 purge by source", r.status == 204 and r.headers.get("Cache-Tag") == "demo/example.jpg", (r.status, dict(r.headers)))
+    oss2.auth.ProviderAuth._subresource_key_set |= {"x-imgedge-purge"}
+    r = demo_v1.delete_object("example.jpg", params={"x-imgedge-purge": ""})
+    check("V1 purge by source", r.status == 204 and r.headers.get("x-imgedge-purged") == "0", (r.status, dict(r.headers)))
+    check("a purge leaves the object", len(demo_v1.get_object("example.jpg").read()) > 0)
     r = cloud_v1.process_object("example.jpg", f"image/resize,w_30/format,png|sys/saveas,o_{b64('s3/thumb.png')}")
     check("saveas within the S3 bucket", png_size(cloud_v1.get_object("s3/thumb.png").read()) == (30, 20))
     # Variables: {dirname}/{barename}_w50.{autoext}, and {bucket} as the target bucket.
@@ -190,6 +199,7 @@ elif PHASE == "refuse":
     reader = bucket(oss2.Auth(RAK, RSK), "demo")
     refused("read-only key", lambda: reader.process_object("example.jpg", src + b64("x.png")), 403, "AccessDenied")
     refused("read-only key into S3", lambda: bucket(oss2.Auth(RAK, RSK), "cloud").process_object("example.jpg", src + b64("x.png")), 403, "AccessDenied")
+    refused("purge with a read-only key", lambda: oss2.Bucket(oss2.AuthV4(RAK, RSK), EP, "demo", region=V4_REGION).delete_object("example.jpg", params={"x-imgedge-purge": ""}), 403, "AccessDenied")
     refused("wrong secret", lambda: bucket(oss2.Auth(WAK, WSK + "x"), "demo").process_object("example.jpg", src + b64("x.png")), 403, "SignatureDoesNotMatch")
     refused("V4 wrong secret", lambda: oss2.Bucket(oss2.AuthV4(WAK, WSK + "x"), EP, "demo", region=V4_REGION).process_object("example.jpg", src + b64("x.png")), 403, "SignatureDoesNotMatch")
     r = requests.post(f"{EP}/demo/example.jpg?x-oss-process", data="x-oss-process=" + src + b64("x.png"))

@@ -18,13 +18,14 @@ use std::ops::Range;
 
 use image::DynamicImage;
 
+use super::blur_exact;
 use crate::transform::error::{Error, Result};
 use crate::transform::params::{self, Param};
 use crate::transform::raster::normalize;
 
 /// Widest radius convolved exactly: each tap pair costs ~1.3 ms on 1920×1080, the boxes a
 /// flat ~8 ms a pass, so past 4 the boxes are cheaper.
-const EXACT_MAX_RADIUS: usize = 4;
+pub(super) const EXACT_MAX_RADIUS: usize = 4;
 /// Lines blurred together, one lane per colour sample: wide enough for SIMD across lanes,
 /// small enough that a block of a 16k-pixel line stays in cache.
 const PIXELS: usize = 16;
@@ -64,12 +65,18 @@ pub(super) fn gaussian(img: DynamicImage, r: u32, sigma: f32) -> DynamicImage {
     match normalize(img) {
         DynamicImage::ImageRgb8(mut b) => {
             let (w, h) = (b.width() as usize, b.height() as usize);
-            run::<3>(&k, &mut b, w, h);
+            match &k {
+                Kernel::Exact(taps) => blur_exact::run(taps, &mut b, w, h, 3),
+                Kernel::Boxes { .. } => run::<3>(&k, &mut b, w, h),
+            }
             DynamicImage::ImageRgb8(b)
         }
         DynamicImage::ImageRgba8(mut b) => {
             let (w, h) = (b.width() as usize, b.height() as usize);
-            run::<4>(&k, &mut b, w, h);
+            match &k {
+                Kernel::Exact(taps) => blur_exact::run(taps, &mut b, w, h, 4),
+                Kernel::Boxes { .. } => run::<4>(&k, &mut b, w, h),
+            }
             DynamicImage::ImageRgba8(b)
         }
         other => other, // normalize yields only the two layouts above

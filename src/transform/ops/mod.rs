@@ -4,6 +4,7 @@
 pub mod auto_orient;
 pub mod average_hue;
 pub mod blur;
+mod blur_exact;
 pub mod bright;
 pub mod circle;
 pub mod contrast;

@@ -39,11 +39,19 @@ pub fn apply(v: &i32, img: DynamicImage) -> DynamicImage {
 }
 
 fn unsharp(sharp: &mut [u8], soft: &[u8], ch: usize, amount: f32) {
+    let one = |x: &mut u8, b: u8| {
+        let xf = *x as f32;
+        // Clamped first, so the 2²³ trick (see blur_exact.rs) rounds a non-negative value.
+        let v = (xf + amount * (xf - b as f32)).clamp(0.0, 255.0);
+        *x = ((v + 8_388_608.0).to_bits() - 0x4B00_0000) as u8;
+    };
+    if ch == 3 {
+        // Every sample is a colour: one flat loop, which vectorises.
+        sharp.iter_mut().zip(soft).for_each(|(x, &b)| one(x, b));
+        return;
+    }
     for (px, sp) in sharp.chunks_exact_mut(ch).zip(soft.chunks_exact(ch)) {
-        for (x, &b) in px[..3].iter_mut().zip(&sp[..3]) {
-            let xf = *x as f32;
-            *x = (xf + amount * (xf - b as f32)).round().clamp(0.0, 255.0) as u8;
-        }
+        px[..3].iter_mut().zip(&sp[..3]).for_each(|(x, &b)| one(x, b));
     }
 }
 
@@ -51,7 +59,7 @@ fn unsharp(sharp: &mut [u8], soft: &[u8], ch: usize, amount: f32) {
 mod tests {
     use super::*;
     use crate::transform::error::Code;
-    use crate::transform::ops::blur::tests::{edge_energy, photo, with_alpha};
+    use crate::transform::ops::blur::tests::{block_gaussian, edge_energy, photo, with_alpha};
     use crate::transform::params::split;
     use image::{GenericImageView, Rgb, RgbImage, Rgba, RgbaImage};
 
@@ -94,5 +102,37 @@ mod tests {
         let alpha = |i: &DynamicImage| i.to_rgba8().pixels().map(|p| p.0[3]).collect::<Vec<_>>();
         assert_eq!(alpha(&out), alpha(&img));
         assert_ne!(out, img);
+    }
+
+    /// Against the sharpen of issue 3 (block-path blur, `f32::round`): within ±1 per channel
+    /// up to 100 (a ±1 blur difference is scaled by v/100, so 399 may differ by up to 4).
+    #[test]
+    fn matches_the_issue_3_output() {
+        let reference = |v: i32, img: DynamicImage| {
+            let a = v as f32 / 100.0;
+            let (mut out, soft) =
+                (normalize(img.clone()), block_gaussian(img, RADIUS as usize, SIGMA as f64));
+            let ch = if matches!(out, DynamicImage::ImageRgba8(_)) { 4 } else { 3 };
+            let soft = soft.as_bytes().to_vec();
+            let o: &mut [u8] = match &mut out {
+                DynamicImage::ImageRgb8(o) => o,
+                DynamicImage::ImageRgba8(o) => o,
+                _ => unreachable!(),
+            };
+            for (px, sp) in o.chunks_exact_mut(ch).zip(soft.chunks_exact(ch)) {
+                for (x, &b) in px[..3].iter_mut().zip(&sp[..3]) {
+                    let xf = *x as f32;
+                    *x = (xf + a * (xf - b as f32)).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+            out
+        };
+        for img in [photo(), with_alpha(&photo())] {
+            for (v, bound) in [(50, 1), (100, 1), (399, 4)] {
+                let (old, new) = (reference(v, img.clone()), apply(&v, img.clone()));
+                let max = old.as_bytes().iter().zip(new.as_bytes()).map(|(a, b)| a.abs_diff(*b)).max();
+                assert!(max.unwrap() <= bound, "sharpen,{v}: max difference {max:?}");
+            }
+        }
     }
 }

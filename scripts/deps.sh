@@ -22,7 +22,8 @@ ensure_packages() {
 
 ensure_build_deps() {
     # libjemalloc-dev: the server's allocator, linked statically (build.rs).
-    ensure_packages cmake nasm pkg-config libjemalloc-dev
+    # libheif-dev: AVIF and HEIC (libheif with aom, dav1d, x265 and libde265).
+    ensure_packages cmake nasm pkg-config libjemalloc-dev libheif-dev
 }
 
 # The SDK compatibility tests run the official OSS Python SDK (oss2) from a venv in target/.

@@ -59,6 +59,11 @@ impl Bucket {
         }
     }
 
+    /// `auto_format` of the bucket's configuration (src/handlers/accept.rs).
+    pub fn auto_format(&self) -> bool {
+        self.conf.auto_format
+    }
+
     /// Whether the bucket's state has been loaded (until then it answers 503).
     pub fn is_loaded(&self) -> bool {
         self.loaded.load(Ordering::Acquire)

@@ -327,6 +327,9 @@ pub struct Bucket {
     /// Suffixes protected when `source_protect` is on (e.g. ["jpg", "png"], or ["*"]).
     pub source_protect_suffixes: Vec<String>,
     pub referer: Referer,
+    /// Processed answers whose pipeline names no format pick AVIF, WebP or the source's
+    /// format from `Accept`, as `format,auto` does (an imgedge extension; off like OSS).
+    pub auto_format: bool,
 }
 
 fn default_delimiters() -> Vec<String> {

@@ -3,6 +3,7 @@
 //! action will read and write, authorizes that in one place ([`policy::authorize`]) and runs the
 //! action's handler (one file each). The pingora glue only reads the request and writes the reply.
 
+mod accept;
 pub mod async_task;
 pub mod bucket_conf;
 pub mod object;

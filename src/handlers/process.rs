@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::raw::{etag_matches, Conditional};
-use super::{variant_etag, Job, Req};
+use super::{accept, variant_etag, Job, Req};
 use crate::access::policy::Grant;
 use crate::bucket::Bucket;
 use crate::error::OssError;
@@ -25,10 +25,12 @@ use crate::transform::{self, text::Fonts, Code, Env, Prefetched, Rendered, Stop}
 pub async fn get(
     app: &Arc<App>,
     bucket: &Arc<Bucket>,
-    job: Job,
+    mut job: Job,
     req: &Req,
     grant: &Grant,
 ) -> Result<(Answer, &'static str), OssError> {
+    let animated = accept::maybe_animated(job.object.as_str());
+    let vary = accept::negotiate(&mut job.pipeline, req.header("accept"), bucket.auto_format(), animated);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let cache_control = cache_control(&app.cache_control, grant, now);
     // The source's validator keys the variant, so a changed object gets new variants; an
@@ -41,6 +43,7 @@ pub async fn get(
     let etag = variant_etag(&cache_key);
     let headers = |a: Answer| {
         let a = variant_headers(a, &cache_control, &etag, &meta);
+        let a = if vary { a.header("vary", "Accept") } else { a };
         match app.tag_header {
             "" => a,
             name => a.header(name, cache_tag(&bucket.name, &job.object)),

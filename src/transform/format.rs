@@ -11,6 +11,10 @@ pub enum Format {
     Bmp,
     Gif,
     Tiff,
+    /// AV1 in HEIF (libheif; the `heif` feature).
+    Avif,
+    /// HEVC in HEIF (libheif; the `heif` feature).
+    Heic,
 }
 
 impl Format {
@@ -23,6 +27,8 @@ impl Format {
             Format::Bmp => "bmp",
             Format::Gif => "gif",
             Format::Tiff => "tiff",
+            Format::Avif => "avif",
+            Format::Heic => "heic",
         }
     }
 
@@ -35,6 +41,8 @@ impl Format {
             Format::Bmp => "image/bmp",
             Format::Gif => "image/gif",
             Format::Tiff => "image/tiff",
+            Format::Avif => "image/avif",
+            Format::Heic => "image/heic",
         }
     }
 
@@ -45,7 +53,7 @@ impl Format {
 
     /// Whether `quality` applies to this output format.
     pub fn is_lossy(self) -> bool {
-        matches!(self, Format::Jpeg | Format::Webp)
+        matches!(self, Format::Jpeg | Format::Webp | Format::Avif | Format::Heic)
     }
 
     /// Parses a `format,` value; `jpeg` is accepted as an alias of `jpg`.
@@ -57,13 +65,28 @@ impl Format {
             "bmp" => Format::Bmp,
             "gif" => Format::Gif,
             "tiff" => Format::Tiff,
+            "avif" => Format::Avif,
+            "heic" => Format::Heic,
             _ => return None,
         })
     }
 
     /// Every format, in a fixed order.
-    pub const ALL: [Format; 6] =
-        [Format::Jpeg, Format::Png, Format::Webp, Format::Bmp, Format::Gif, Format::Tiff];
+    pub const ALL: [Format; 8] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Bmp,
+        Format::Gif,
+        Format::Tiff,
+        Format::Avif,
+        Format::Heic,
+    ];
+
+    /// Whether this build can read and write the format (AVIF and HEIC need libheif).
+    pub fn available(self) -> bool {
+        cfg!(feature = "heif") || !matches!(self, Format::Avif | Format::Heic)
+    }
 }
 
 impl fmt::Display for Format {

@@ -148,6 +148,7 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
             "contrast" => p.ops.push(Op::Contrast(ops::contrast::parse(&ps)?)),
             "sharpen" => p.ops.push(Op::Sharpen(ops::sharpen::parse(&ps)?)),
             "auto-orient" => p.auto_orient = ops::auto_orient::parse(&ps)?,
+            "format" if ops::format::is_auto(&ps) => p.auto_format = true,
             "format" => p.format = Some(ops::format::parse(&ps)?),
             "quality" => p.quality = Some(ops::quality::parse(&ps)?),
             "interlace" => p.interlace = ops::interlace::parse(&ps)?,

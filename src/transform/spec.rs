@@ -64,6 +64,9 @@ pub struct Pipeline {
     pub auto_orient: bool,
     /// Output format; `None` keeps the source's.
     pub format: Option<Format>,
+    /// `format,auto`: the server picks the format from the request's `Accept` when `format` is
+    /// `None` (an explicit format always wins). The transform itself treats it as `None`.
+    pub auto_format: bool,
     pub quality: Option<Quality>,
     /// Progressive JPEG.
     pub interlace: bool,
@@ -79,6 +82,7 @@ impl Default for Pipeline {
             ops: Vec::new(),
             auto_orient: true,
             format: None,
+            auto_format: false,
             quality: None,
             interlace: false,
             output: Output::Image,
@@ -134,8 +138,10 @@ impl fmt::Display for Pipeline {
                 for op in &self.ops {
                     write!(f, "/{op}")?;
                 }
-                if let Some(fmt_) = self.format {
-                    write!(f, "/format,{fmt_}")?;
+                match self.format {
+                    Some(fmt_) => write!(f, "/format,{fmt_}")?,
+                    None if self.auto_format => f.write_str("/format,auto")?,
+                    None => {}
                 }
                 if let Some(q) = self.quality {
                     write!(f, "/{}", quality::canonical(q))?;

@@ -47,6 +47,12 @@ pub fn encode(img: &Image, s: &EncodeSettings) -> Result<Vec<u8>> {
             write_with(image::codecs::tiff::TiffEncoder::new(&mut out), first)?;
             Ok(out.into_inner())
         }
+        #[cfg(feature = "heif")]
+        Format::Avif | Format::Heic => super::heif::encode(first, s.format, quality),
+        #[cfg(not(feature = "heif"))]
+        Format::Avif | Format::Heic => {
+            Err(Error::invalid(None, "AVIF/HEIC output is not supported by this build"))
+        }
     }
 }
 

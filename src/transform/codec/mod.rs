@@ -6,6 +6,8 @@
 pub mod decode;
 pub mod encode;
 mod fax;
+#[cfg(feature = "heif")]
+pub mod heif;
 pub mod jpeg_quality;
 pub mod probe;
 mod scan;

@@ -44,9 +44,43 @@ pub(crate) fn sniff(b: &[u8]) -> Option<Format> {
         Format::Bmp
     } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
         Format::Tiff
+    } else if let Some(f) = sniff_heif(b) {
+        f
     } else {
         return None;
     })
+}
+
+/// An ISO-BMFF `ftyp` box whose major or compatible brands say AVIF or HEIC (a generic `mif1`
+/// file is whichever codec brand it lists).
+fn sniff_heif(b: &[u8]) -> Option<Format> {
+    if b.len() < 16 || &b[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).clamp(16, b.len().min(4096));
+    // Major brand, minor version, then compatible brands.
+    let brands = std::iter::once(&b[8..12]).chain(b[16..size].chunks_exact(4));
+    let mut found = None;
+    for brand in brands {
+        match brand {
+            b"avif" | b"avis" => return Some(Format::Avif),
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" => found = Some(Format::Heic),
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(feature = "heif")]
+fn probe_heif(b: &[u8], info: &mut SourceInfo) -> Result<()> {
+    let h = super::heif::header(b)?;
+    (info.width, info.height, info.has_alpha) = (h.width, h.height, h.has_alpha);
+    Ok(())
+}
+
+#[cfg(not(feature = "heif"))]
+fn probe_heif(_: &[u8], _: &mut SourceInfo) -> Result<()> {
+    Err(Error::unsupported_source("AVIF/HEIC sources are not supported by this build"))
 }
 
 /// Reads the header of `bytes`. Unknown or undecodable headers are
@@ -78,6 +112,7 @@ pub fn probe(bytes: &[u8]) -> Result<SourceInfo> {
             info.orientation = s.exif.map_or(1, |e| tiff_orientation(exif_tiff(e)));
         }
         Format::Bmp | Format::Tiff => probe_with_image_crate(bytes, &mut info)?,
+        Format::Avif | Format::Heic => probe_heif(bytes, &mut info)?,
     }
     if info.width == 0 || info.height == 0 {
         return Err(Error::unsupported_source("image has no pixels"));

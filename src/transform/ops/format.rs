@@ -1,9 +1,14 @@
 //! `format,<name>`: the output format, an encoder setting applied at the end wherever it is
-//! written (spec §3.12). avif and heic exist in OSS as paid extras and are not provided yet.
+//! written (spec §3.12). avif and heic are encoded through libheif (the `heif` feature).
 
 use crate::transform::error::{ec, Error, Result};
 use crate::transform::format::Format;
 use crate::transform::params::{self, Param};
+
+/// `format,auto` (an imgedge extension): the format is negotiated from `Accept` by the server.
+pub fn is_auto(ps: &[Param<'_>]) -> bool {
+    matches!(ps, [Param::Bare("auto")])
+}
 
 pub fn parse(ps: &[Param<'_>]) -> Result<Format> {
     let v = match ps {
@@ -13,13 +18,17 @@ pub fn parse(ps: &[Param<'_>]) -> Result<Format> {
         [Param::Bare(v)] => *v,
         _ => return Err(Error::invalid(Some(ec::FORMAT_INVALID), "format takes one value")),
     };
-    Format::from_name(v).ok_or_else(|| {
-        let msg = match v {
-            "avif" | "heic" => format!("format {v} is not supported by this server"),
-            _ => format!("unsupported output format \"{}\"", params::clip(v)),
-        };
-        Error::invalid(Some(ec::FORMAT_INVALID), msg)
-    })
+    match Format::from_name(v) {
+        Some(f) if f.available() => Ok(f),
+        Some(f) => Err(Error::invalid(
+            Some(ec::FORMAT_INVALID),
+            format!("format {f} is not supported by this build"),
+        )),
+        None => Err(Error::invalid(
+            Some(ec::FORMAT_INVALID),
+            format!("unsupported output format \"{}\"", params::clip(v)),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -34,7 +43,6 @@ mod tests {
         }
         assert_eq!(parse(&split("jpeg")).unwrap(), Format::Jpeg);
         assert_eq!(parse(&split("dng")).unwrap_err().ec, Some(ec::FORMAT_INVALID));
-        assert_eq!(parse(&split("avif")).unwrap_err().ec, Some(ec::FORMAT_INVALID));
         assert_eq!(parse(&[]).unwrap_err().ec, Some(ec::FORMAT_MISSING));
         assert_eq!(parse(&split("")).unwrap_err().ec, Some(ec::FORMAT_MISSING));
     }

@@ -69,7 +69,7 @@ pub fn info_json(bytes: &[u8], format: Format, width: u32, height: u32, frames: 
         }
         Format::Webp => webp_exif(bytes),
         Format::Tiff => Some(bytes),
-        Format::Png | Format::Gif | Format::Bmp => None,
+        Format::Png | Format::Gif | Format::Bmp | Format::Avif | Format::Heic => None,
     };
     if let Some(exif) = exif {
         exif_fields(exif, &mut fields);

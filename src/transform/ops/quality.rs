@@ -1,5 +1,7 @@
 //! `quality,q_<n>` (relative to the source JPEG's quality) and `quality,Q_<n>` (absolute cap);
-//! an encoder setting for JPEG and WebP output, ignored by lossless formats (spec §3.14).
+//! an encoder setting for JPEG, WebP, AVIF and HEIC output, ignored by lossless formats
+//! (spec §3.14). AVIF and HEIC take the value as libheif's lossy quality, absolute like WebP
+//! (their sources have no IJG quality to be relative to); docs/decisions.md "AVIF and HEIC".
 
 use crate::transform::error::{Error, Result};
 use crate::transform::format::Format;
@@ -17,6 +19,9 @@ pub enum Quality {
 pub const DEFAULT_JPEG: u8 = 85;
 /// WebP quality when the request names none.
 pub const DEFAULT_WEBP: u8 = 80;
+/// AVIF/HEIC quality when the request names none: libheif's scale runs lower than JPEG's for
+/// the same look (measured in docs/benchmarks.md "AVIF and HEIC").
+pub const DEFAULT_HEIF: u8 = 60;
 
 pub fn parse(ps: &[Param<'_>]) -> Result<Quality> {
     let (mut rel, mut abs) = (None, None);
@@ -41,6 +46,8 @@ pub fn resolve(q: Option<Quality>, out: Format, source_jpeg_quality: Option<u8>)
         (Format::Webp, None) => DEFAULT_WEBP,
         // For WebP both keys act as an absolute value.
         (Format::Webp, Some(Quality::Relative(v) | Quality::Absolute(v))) => v,
+        (Format::Avif | Format::Heic, None) => DEFAULT_HEIF,
+        (Format::Avif | Format::Heic, Some(Quality::Relative(v) | Quality::Absolute(v))) => v,
         (_, None) => source_jpeg_quality.unwrap_or(DEFAULT_JPEG),
         (_, Some(Quality::Absolute(cap))) => source_jpeg_quality.map_or(cap, |s| s.min(cap)),
         (_, Some(Quality::Relative(pct))) => match source_jpeg_quality {
@@ -77,6 +84,8 @@ mod tests {
         assert_eq!(resolve(None, Format::Jpeg, None), DEFAULT_JPEG);
         assert_eq!(resolve(Some(Quality::Relative(60)), Format::Webp, Some(82)), 60);
         assert_eq!(resolve(None, Format::Webp, Some(82)), DEFAULT_WEBP);
+        assert_eq!(resolve(None, Format::Avif, Some(82)), DEFAULT_HEIF);
+        assert_eq!(resolve(Some(Quality::Relative(70)), Format::Heic, Some(80)), 70);
     }
 
     #[test]

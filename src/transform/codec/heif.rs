@@ -1,0 +1,290 @@
+//! AVIF and HEIC through libheif (Debian's libheif1: aom encodes AV1 and dav1d decodes it,
+//! x265 encodes HEVC and libde265 decodes it). Only the primary image of a file is read, and
+//! its size comes from the `ispe` box before anything is decoded. libheif is driven through
+//! its C API (libheif-sys); every handle is released by a guard, so an error path leaks none.
+
+use std::ffi::{c_int, c_void, CStr, CString};
+use std::ptr;
+
+use image::{DynamicImage, RgbImage, RgbaImage};
+use libheif_sys as lh;
+
+use crate::transform::error::{Error, Result};
+use crate::transform::format::Format;
+
+/// What the container says about its primary image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub width: u32,
+    pub height: u32,
+    pub has_alpha: bool,
+    /// Top-level images (an image sequence or collection); only the primary one is served.
+    pub images: u32,
+}
+
+/// libheif's own cap on a side, set per context so a lying header fails in libheif too.
+const MAX_SIDE: c_int = 65_535;
+
+/// AV1 effort for AVIF: aom's speed 0 (slowest, smallest) .. 9. Chosen from the figures in
+/// docs/benchmarks.md ("AVIF and HEIC"): 8 is ~4× faster than aom's default 6 for a few per
+/// cent more bytes at equal SSIM, which is the trade imgproxy's users keep asking for.
+const AOM_SPEED: &str = "8";
+/// x265 preset for HEIC, by the same measure.
+const X265_PRESET: &str = "fast";
+
+struct Ctx(*mut lh::heif_context);
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // SAFETY: allocated by heif_context_alloc, freed once.
+        unsafe { lh::heif_context_free(self.0) }
+    }
+}
+
+struct Handle(*mut lh::heif_image_handle);
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: obtained from libheif, released once.
+        unsafe { lh::heif_image_handle_release(self.0) }
+    }
+}
+
+struct Img(*mut lh::heif_image);
+impl Drop for Img {
+    fn drop(&mut self) {
+        // SAFETY: obtained from libheif, released once.
+        unsafe { lh::heif_image_release(self.0) }
+    }
+}
+
+struct Encoder(*mut lh::heif_encoder);
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        // SAFETY: obtained from libheif, released once.
+        unsafe { lh::heif_encoder_release(self.0) }
+    }
+}
+
+/// libheif's error as ours: `what` names the step; libheif's own text is appended (it names
+/// the box or the codec step, never memory or paths).
+fn check(e: lh::heif_error, what: &'static str, source_error: bool) -> Result<()> {
+    if e.code == lh::heif_error_code_heif_error_Ok {
+        return Ok(());
+    }
+    let detail = if e.message.is_null() {
+        String::new()
+    } else {
+        // SAFETY: libheif's messages are NUL-terminated strings that live as long as the context.
+        unsafe { CStr::from_ptr(e.message) }.to_string_lossy().chars().take(120).collect()
+    };
+    let msg = if detail.is_empty() { what.to_string() } else { format!("{what}: {detail}") };
+    Err(if source_error { Error::unsupported_source(msg) } else { Error::internal(msg) })
+}
+
+/// Opens `bytes` (which must outlive the context: libheif reads them in place).
+fn open(bytes: &[u8]) -> Result<(Ctx, Handle)> {
+    // SAFETY: plain allocation; null is checked.
+    let ctx = Ctx(unsafe { lh::heif_context_alloc() });
+    if ctx.0.is_null() {
+        return Err(Error::internal("cannot start the HEIF decoder"));
+    }
+    // SAFETY: ctx is valid; bytes stay borrowed for as long as the context lives (callers keep
+    // both in one scope).
+    unsafe {
+        lh::heif_context_set_maximum_image_size_limit(ctx.0, MAX_SIDE);
+        let e = lh::heif_context_read_from_memory_without_copy(
+            ctx.0,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            ptr::null(),
+        );
+        check(e, "invalid HEIF/AVIF file", true)?;
+        let mut h = ptr::null_mut();
+        check(lh::heif_context_get_primary_image_handle(ctx.0, &mut h), "HEIF/AVIF file has no image", true)?;
+        Ok((ctx, Handle(h)))
+    }
+}
+
+/// Reads the primary image's size and alpha from the container's boxes; nothing is decoded.
+pub fn header(bytes: &[u8]) -> Result<Header> {
+    let (ctx, h) = open(bytes)?;
+    // SAFETY: valid handles from open().
+    let (w, hgt, alpha, images) = unsafe {
+        (
+            // The size after the container's rotation and mirroring (`irot`, `imir`), which
+            // libheif applies while decoding; read from the boxes, not the pixels.
+            lh::heif_image_handle_get_width(h.0),
+            lh::heif_image_handle_get_height(h.0),
+            lh::heif_image_handle_has_alpha_channel(h.0) != 0,
+            lh::heif_context_get_number_of_top_level_images(ctx.0),
+        )
+    };
+    if w <= 0 || hgt <= 0 {
+        return Err(Error::unsupported_source("HEIF/AVIF image without a size"));
+    }
+    Ok(Header { width: w as u32, height: hgt as u32, has_alpha: alpha, images: images.max(1) as u32 })
+}
+
+/// Decodes the primary image to RGB8, or RGBA8 when it has alpha. `max_alloc` bounds the
+/// decoded frame (checked from the header first).
+pub fn decode(bytes: &[u8], max_alloc: u64) -> Result<DynamicImage> {
+    let hd = header(bytes)?;
+    let ch: u64 = if hd.has_alpha { 4 } else { 3 };
+    // libheif holds the YUV planes and the RGB image at once: about 2.5× the output.
+    if u64::from(hd.width) * u64::from(hd.height) * ch * 5 / 2 > max_alloc {
+        return Err(Error::too_large(None, "image exceeds the decoder memory budget"));
+    }
+    let (_ctx, h) = open(bytes)?;
+    let chroma = if hd.has_alpha {
+        lh::heif_chroma_heif_chroma_interleaved_RGBA
+    } else {
+        lh::heif_chroma_heif_chroma_interleaved_RGB
+    };
+    let mut out = ptr::null_mut();
+    // SAFETY: valid handle; out receives a new image we own.
+    let e = unsafe {
+        lh::heif_decode_image(h.0, &mut out, lh::heif_colorspace_heif_colorspace_RGB, chroma, ptr::null())
+    };
+    check(e, "cannot decode HEIF/AVIF image", true)?;
+    let img = Img(out);
+    let (px, w, hgt) = read_plane(&img, ch as usize)?;
+    Ok(if hd.has_alpha {
+        DynamicImage::ImageRgba8(
+            RgbaImage::from_raw(w, hgt, px).ok_or_else(|| Error::internal("HEIF plane"))?,
+        )
+    } else {
+        DynamicImage::ImageRgb8(RgbImage::from_raw(w, hgt, px).ok_or_else(|| Error::internal("HEIF plane"))?)
+    })
+}
+
+/// Copies the interleaved plane of a decoded image, row by row (libheif pads its rows).
+fn read_plane(img: &Img, ch: usize) -> Result<(Vec<u8>, u32, u32)> {
+    let chan = lh::heif_channel_heif_channel_interleaved;
+    // SAFETY: img is a valid decoded image; the plane is `stride × height` bytes.
+    unsafe {
+        let (w, h) = (lh::heif_image_get_width(img.0, chan), lh::heif_image_get_height(img.0, chan));
+        let mut stride: c_int = 0;
+        let p = lh::heif_image_get_plane_readonly(img.0, chan, &mut stride);
+        if p.is_null() || w <= 0 || h <= 0 || (stride as usize) < w as usize * ch {
+            return Err(Error::internal("HEIF decoder returned no pixels"));
+        }
+        let row = w as usize * ch;
+        let mut out = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            out.extend_from_slice(std::slice::from_raw_parts(p.add(y * stride as usize), row));
+        }
+        Ok((out, w as u32, h as u32))
+    }
+}
+
+/// Encodes RGB8/RGBA8 pixels as AVIF or HEIC at `quality` 1..=100 (libheif's lossy quality,
+/// which both encoders map onto their quantiser).
+pub fn encode(px: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>> {
+    let (compression, name) = match format {
+        Format::Avif => (lh::heif_compression_format_heif_compression_AV1, "AVIF"),
+        Format::Heic => (lh::heif_compression_format_heif_compression_HEVC, "HEIC"),
+        _ => return Err(Error::internal("not a HEIF format")),
+    };
+    let (w, h) = (px.width(), px.height());
+    if w > MAX_SIDE as u32 || h > MAX_SIDE as u32 {
+        return Err(Error::too_large(None, "image too large for AVIF/HEIC"));
+    }
+    let fail = |e: Error| Error::internal(format!("{name} encoder failed ({})", e.message));
+    let rgba = px.color().has_alpha();
+    let (chroma, ch) = if rgba {
+        (lh::heif_chroma_heif_chroma_interleaved_RGBA, 4)
+    } else {
+        (lh::heif_chroma_heif_chroma_interleaved_RGB, 3)
+    };
+    let owned;
+    let raw: &[u8] = match px {
+        DynamicImage::ImageRgb8(b) if !rgba => b.as_raw(),
+        DynamicImage::ImageRgba8(b) if rgba => b.as_raw(),
+        other if rgba => {
+            owned = other.to_rgba8().into_raw();
+            &owned
+        }
+        other => {
+            owned = other.to_rgb8().into_raw();
+            &owned
+        }
+    };
+    // SAFETY: every pointer comes from libheif and is checked; guards release them; the plane
+    // copy stays within `stride × h` (libheif allocated it for w×h at 8 bits).
+    unsafe {
+        let ctx = Ctx(lh::heif_context_alloc());
+        if ctx.0.is_null() {
+            return Err(Error::internal("cannot start the HEIF encoder"));
+        }
+        let mut img = ptr::null_mut();
+        check(
+            lh::heif_image_create(
+                w as c_int,
+                h as c_int,
+                lh::heif_colorspace_heif_colorspace_RGB,
+                chroma,
+                &mut img,
+            ),
+            "image",
+            false,
+        )
+        .map_err(fail)?;
+        let img = Img(img);
+        let chan = lh::heif_channel_heif_channel_interleaved;
+        check(lh::heif_image_add_plane(img.0, chan, w as c_int, h as c_int, 8), "plane", false)
+            .map_err(fail)?;
+        let mut stride: c_int = 0;
+        let p = lh::heif_image_get_plane(img.0, chan, &mut stride);
+        let row = w as usize * ch;
+        if p.is_null() || (stride as usize) < row {
+            return Err(fail(Error::internal("plane")));
+        }
+        for (y, src) in raw.chunks_exact(row).enumerate() {
+            ptr::copy_nonoverlapping(src.as_ptr(), p.add(y * stride as usize), row);
+        }
+        let mut enc = ptr::null_mut();
+        check(lh::heif_context_get_encoder_for_format(ctx.0, compression, &mut enc), "encoder", false)
+            .map_err(fail)?;
+        let enc = Encoder(enc);
+        check(
+            lh::heif_encoder_set_lossy_quality(enc.0, c_int::from(quality.clamp(1, 100))),
+            "quality",
+            false,
+        )
+        .map_err(fail)?;
+        // One thread: the worker pool already runs one transform per core.
+        let params: &[(&str, &str)] = match format {
+            Format::Avif => &[("speed", AOM_SPEED), ("threads", "1")],
+            _ => &[("preset", X265_PRESET), ("x265:pools", "1"), ("x265:frame-threads", "1")],
+        };
+        for (k, v) in params {
+            let (k, v) = (CString::new(*k).unwrap_or_default(), CString::new(*v).unwrap_or_default());
+            check(lh::heif_encoder_set_parameter(enc.0, k.as_ptr(), v.as_ptr()), "encoder parameter", false)
+                .map_err(fail)?;
+        }
+        let mut handle = ptr::null_mut();
+        let e = lh::heif_context_encode_image(ctx.0, img.0, enc.0, ptr::null(), &mut handle);
+        check(e, "encode", false).map_err(fail)?;
+        if !handle.is_null() {
+            drop(Handle(handle));
+        }
+        let mut out: Vec<u8> = Vec::new();
+        let mut writer = lh::heif_writer { writer_api_version: 1, write: Some(write_to_vec) };
+        let e = lh::heif_context_write(ctx.0, &mut writer, (&mut out as *mut Vec<u8>).cast());
+        check(e, "write", false).map_err(fail)?;
+        Ok(out)
+    }
+}
+
+unsafe extern "C" fn write_to_vec(
+    _ctx: *mut lh::heif_context,
+    data: *const c_void,
+    size: usize,
+    user: *mut c_void,
+) -> lh::heif_error {
+    // SAFETY: `user` is the Vec passed to heif_context_write; data is `size` readable bytes.
+    unsafe {
+        let out = &mut *user.cast::<Vec<u8>>();
+        out.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), size));
+    }
+    lh::heif_error { code: lh::heif_error_code_heif_error_Ok, subcode: 0, message: c"".as_ptr() }
+}

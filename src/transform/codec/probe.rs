@@ -44,10 +44,8 @@ pub(crate) fn sniff(b: &[u8]) -> Option<Format> {
         Format::Bmp
     } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
         Format::Tiff
-    } else if let Some(f) = sniff_heif(b) {
-        f
     } else {
-        return None;
+        sniff_heif(b)?
     })
 }
 

@@ -69,9 +69,11 @@ fn every_format_converts_to_every_output_format() {
             let out = run(&src, &p).unwrap_or_else(|e| panic!("{name} → {}: {e}", f.name()));
             // The image crate reads no AVIF/HEIC: those are read back through imgedge (libheif).
             let readable = match f {
-                Format::Avif | Format::Heic => run(&out.body, "image/format,png")
-                    .unwrap_or_else(|e| panic!("{name} → {}: output does not decode: {e}", f.name()))
-                    .body,
+                Format::Avif | Format::Heic => {
+                    run(&out.body, "image/format,png")
+                        .unwrap_or_else(|e| panic!("{name} → {}: output does not decode: {e}", f.name()))
+                        .body
+                }
                 _ => out.body.clone(),
             };
             let decoded = image::load_from_memory(&readable)

@@ -32,37 +32,22 @@ const AOM_SPEED: &str = "8";
 /// x265 preset for HEIC, by the same measure.
 const X265_PRESET: &str = "fast";
 
-struct Ctx(*mut lh::heif_context);
-impl Drop for Ctx {
-    fn drop(&mut self) {
-        // SAFETY: allocated by heif_context_alloc, freed once.
-        unsafe { lh::heif_context_free(self.0) }
-    }
+/// Owners of libheif objects: each releases its pointer once, on every path out.
+macro_rules! guard {
+    ($name:ident, $ty:ty, $release:path) => {
+        struct $name(*mut $ty);
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: the pointer came from libheif and is released only here, once.
+                unsafe { $release(self.0) }
+            }
+        }
+    };
 }
-
-struct Handle(*mut lh::heif_image_handle);
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: obtained from libheif, released once.
-        unsafe { lh::heif_image_handle_release(self.0) }
-    }
-}
-
-struct Img(*mut lh::heif_image);
-impl Drop for Img {
-    fn drop(&mut self) {
-        // SAFETY: obtained from libheif, released once.
-        unsafe { lh::heif_image_release(self.0) }
-    }
-}
-
-struct Encoder(*mut lh::heif_encoder);
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        // SAFETY: obtained from libheif, released once.
-        unsafe { lh::heif_encoder_release(self.0) }
-    }
-}
+guard!(Ctx, lh::heif_context, lh::heif_context_free);
+guard!(Handle, lh::heif_image_handle, lh::heif_image_handle_release);
+guard!(Img, lh::heif_image, lh::heif_image_release);
+guard!(Encoder, lh::heif_encoder, lh::heif_encoder_release);
 
 /// libheif's error as ours: `what` names the step; libheif's own text is appended (it names
 /// the box or the codec step, never memory or paths).

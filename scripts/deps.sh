@@ -3,6 +3,7 @@
 #   cmake, nasm   libjpeg-turbo (vendored by the turbojpeg crate) is built with CMake + NASM
 #   pkg-config    probed by some -sys build scripts
 #   fonts-*       the fonts OSS text watermarks name (wqy-zenhei, ...), mapped in src/transform/text.rs
+#   ffmpeg        video/snapshot grabs frames in a confined ffmpeg subprocess (src/transform/video)
 
 # The project's test and benchmark images (tests/corpus, see its SOURCES.md).
 CORPUS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/corpus"
@@ -36,6 +37,8 @@ ensure_runtime_deps() {
     ensure_packages fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-ukai fonts-arphic-uming
     # HTTPS origins are verified against the system's roots.
     [ -s /etc/ssl/certs/ca-certificates.crt ] || ensure_packages ca-certificates
+    # video/snapshot runs Debian's ffmpeg as a subprocess; the tests also make their clips with it.
+    ensure_packages ffmpeg
 }
 
 # A real S3-compatible server for the S3-origin tests: s3s-fs from crates.io, built once into

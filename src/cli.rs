@@ -155,7 +155,19 @@ fn process_file(
     if pipeline.saveas.is_some() {
         return Err(Error::invalid(None, "sys/saveas needs a bucket: use POST against the proxy").into());
     }
-    let src = read_bounded(input, limits.max_src_bytes)?;
+    // A snapshot runs on the frame ffmpeg grabs from the video, as in the proxy.
+    let (src, pipeline) = match &pipeline.snapshot {
+        Some(snap) => {
+            let path =
+                std::fs::canonicalize(input).map_err(|e| Failure::Io(format!("{}: {e}", input.display())))?;
+            let grab = transform::video::ffmpeg::Grabber::default();
+            let frame =
+                grab.grab(&transform::video::ffmpeg::Input::File(path), snap, &transform::Stop::never())?;
+            let p = transform::video::frame_pipeline(&pipeline, frame.width, frame.height)?;
+            (frame.bmp, p)
+        }
+        None => (read_bounded(input, limits.max_src_bytes)?, pipeline),
+    };
     let dir = match bucket {
         Some(b) => b.to_path_buf(),
         None => input.parent().map(Path::to_path_buf).unwrap_or_default(),

@@ -115,11 +115,14 @@ pub fn normalise_delimiters(ds: &[String]) -> Vec<String> {
 }
 
 /// A style as the API and the configuration accept it: a valid name, and content that parses
-/// as an `image/` pipeline on its own (no style inside a style, no saveas).
+/// as an `image/` (or `video/snapshot`) pipeline on its own (no style inside a style, no saveas).
 pub fn validate_style(name: &str, content: &str, limits: &Limits) -> Result<(), transform::Error> {
     transform::parse::validate_style_name(name)?;
-    if !content.starts_with("image/") || content.contains('|') {
-        return Err(transform::Error::invalid(None, "a style's content is an image/ pipeline without sys/"));
+    if !transform::parse::is_style_content(content) {
+        return Err(transform::Error::invalid(
+            None,
+            "a style's content is an image/ or video/snapshot pipeline without sys/",
+        ));
     }
     transform::parse(content, &NoStyles, limits).map(drop)
 }
@@ -186,11 +189,17 @@ mod tests {
             validate_style(&"a".repeat(64), "image/resize,w_1", &l).unwrap_err().ec,
             Some("0017-00000250")
         );
-        for bad in
-            ["style/x", "image/resize,w_0", "image/resize,w_1|sys/saveas,o_dGVzdA", "video/snapshot", ""]
-        {
+        for bad in [
+            "style/x",
+            "image/resize,w_0",
+            "image/resize,w_1|sys/saveas,o_dGVzdA",
+            "video/convert",
+            "video/snapshot,t_-1",
+            "",
+        ] {
             assert!(validate_style("ok", bad, &l).is_err(), "{bad}");
         }
+        assert!(validate_style("poster", "video/snapshot,t_1000,f_jpg/resize,w_100", &l).is_ok());
         assert!(validate_delimiter("@!").is_ok() && validate_delimiter("#").is_err());
         assert!(validate_referer_entry("https://a").is_ok() && validate_referer_entry("a b").is_err());
     }

@@ -57,6 +57,26 @@ pub struct Config {
     pub buckets: Vec<Bucket>,
     pub state: State,
     pub api: Api,
+    pub video: Video,
+}
+
+/// How `video/snapshot` runs ffmpeg (docs/decisions.md "Video snapshots").
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Video {
+    /// The ffmpeg executable; a bare name is looked up in `PATH`. Missing: snapshots get 501.
+    pub ffmpeg: PathBuf,
+    /// Address-space cap of one ffmpeg process.
+    pub memory_bytes: u64,
+    /// Largest frame area the decoder may allocate (8K by default).
+    pub max_pixels: u64,
+}
+
+impl Default for Video {
+    fn default() -> Self {
+        let g = crate::transform::video::ffmpeg::Grabber::default();
+        Video { ffmpeg: g.program, memory_bytes: g.memory_bytes, max_pixels: g.max_pixels }
+    }
 }
 
 /// Where the bucket APIs' changes (styles, processConfiguration, referer) persist.
@@ -165,6 +185,8 @@ impl Default for Server {
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConf {
     pub max_src_bytes: u64,
+    /// Largest video `video/snapshot` reads from.
+    pub max_video_bytes: u64,
     pub max_src_side: u32,
     pub max_src_pixels: u64,
     pub max_out_side: u32,
@@ -187,6 +209,7 @@ impl Default for LimitsConf {
         let l = Limits::default();
         LimitsConf {
             max_src_bytes: l.max_src_bytes,
+            max_video_bytes: l.max_video_bytes,
             max_src_side: l.max_src_side,
             max_src_pixels: l.max_src_pixels,
             max_out_side: l.max_out_side,
@@ -204,6 +227,7 @@ impl LimitsConf {
     pub fn to_limits(&self) -> Limits {
         Limits {
             max_src_bytes: self.max_src_bytes,
+            max_video_bytes: self.max_video_bytes,
             max_src_side: self.max_src_side,
             max_src_pixels: self.max_src_pixels,
             max_out_side: self.max_out_side,
@@ -457,8 +481,15 @@ impl Config {
             }
         }
         let l = &self.limits;
-        if [l.max_src_bytes, l.max_out_side.into(), l.max_frames.into(), l.max_decode_bytes, l.max_work_mpx]
-            .contains(&0)
+        if [
+            l.max_src_bytes,
+            l.max_video_bytes,
+            l.max_out_side.into(),
+            l.max_frames.into(),
+            l.max_decode_bytes,
+            l.max_work_mpx,
+        ]
+        .contains(&0)
             || l.process_timeout_ms == 0
         {
             return Err(err("limits", "limits must be positive"));
@@ -468,6 +499,16 @@ impl Config {
                 "limits.memory_budget_bytes",
                 "must be at least max_decode_bytes and max_src_bytes, or no large request could run",
             ));
+        }
+        // ffmpeg's shared libraries alone map a few hundred MiB of address space.
+        if self.video.memory_bytes < 256 << 20 {
+            return Err(err(
+                "video.memory_bytes",
+                "must be at least 268435456 (ffmpeg cannot start below it)",
+            ));
+        }
+        if self.video.max_pixels == 0 || self.video.ffmpeg.as_os_str().is_empty() {
+            return Err(err("video", "ffmpeg and max_pixels must be set"));
         }
         if self.buckets.is_empty() {
             return Err(err("buckets", "at least one bucket is needed"));

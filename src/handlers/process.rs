@@ -18,7 +18,8 @@ use crate::proxy::cache::Variant;
 use crate::proxy::metrics::metrics;
 use crate::proxy::respond::{Answer, Body};
 use crate::proxy::tier::Entry;
-use crate::storage::{check_size, Meta};
+use crate::storage::{check_size, Meta, RawAccess};
+use crate::transform::video::ffmpeg::Input;
 use crate::transform::{self, text::Fonts, Code, Env, Prefetched, Rendered, Stop};
 
 /// A processed GET/HEAD, through the variant cache. Returns the answer and the outcome label.
@@ -36,7 +37,7 @@ pub async fn get(
     // The source's validator keys the variant, so a changed object gets new variants; an
     // oversized one is refused from its size without reading it.
     let meta = source_meta(app, bucket, &job.object).await?;
-    check_size(meta.size.unwrap_or(0), app.limits.max_src_bytes)?;
+    check_size(meta.size.unwrap_or(0), app.limits.max_source_bytes(&job.pipeline))?;
     // Everything that changes the bytes: bucket, key, source version, canonical pipeline (a
     // style prints as its expansion, so a changed style makes new keys).
     let cache_key = format!("{}{}\n{}", source_prefix(&bucket.name, &job.object), meta.etag, job.pipeline);
@@ -151,14 +152,35 @@ pub async fn source_meta(app: &App, bucket: &Bucket, key: &ObjectKey) -> Result<
 pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Result<Rendered, OssError> {
     let m = metrics();
     let t0 = Instant::now();
-    let max = app.limits.max_src_bytes;
+    let max = app.limits.max_source_bytes(&job.pipeline);
     let mut ticket = app.workers.admit(patient)?;
     let meta = source_meta(app, bucket, &job.object).await?;
     check_size(meta.size.unwrap_or(0), max)?;
     app.workers.turn(&mut ticket, patient).await?;
-    app.workers.reserve(&mut ticket, meta.size.unwrap_or(0), patient).await?;
+    // A video is never held whole (ffmpeg reads the ranges it needs): nothing to reserve for it.
+    let held = if job.pipeline.snapshot.is_some() { 0 } else { meta.size.unwrap_or(0) };
+    app.workers.reserve(&mut ticket, held, patient).await?;
+    // The deadline covers the snapshot too.
+    let stop = Stop::within(app.process_timeout);
+    let _stop_on_drop = StopOnDrop(stop.clone());
     m.origin_fetches.inc();
-    let src = bucket.store.get(&job.object, max).await?.bytes;
+    let (src, pipeline, mut ticket) = match &job.pipeline.snapshot {
+        None => (bucket.store.get(&job.object, max).await?.bytes, job.pipeline.clone(), ticket),
+        Some(snap) => {
+            let input = video_input(bucket, &job.object).await?;
+            let (grabber, snap, stop) = (app.video.clone(), snap.clone(), stop.clone());
+            // The worker keeps the ticket until ffmpeg has really ended, then hands it back.
+            let grab = move || {
+                let frame = grabber.grab(&input, &snap, &stop);
+                (ticket, frame)
+            };
+            let (ticket, frame) =
+                if patient { app.workers.run_patient(grab).await? } else { app.workers.run(grab).await? };
+            let frame = frame?;
+            let pipeline = transform::video::frame_pipeline(&job.pipeline, frame.width, frame.height)?;
+            (frame.bmp, pipeline, ticket)
+        }
+    };
     // The transform reads watermark images synchronously on a worker: fetch them here first. A
     // missing (or unnamable) one is left out, and the transform reports it as OSS does.
     let mut marks = Prefetched::default();
@@ -177,7 +199,7 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
     m.stage_seconds.with_label_values(&["origin"]).observe(t0.elapsed().as_secs_f64());
     // The header and the plan say how much memory the run needs (a bomb or an over-costly
     // pipeline is refused here, undecoded); the run starts once that much is reserved.
-    let (limits, pipeline) = (app.limits.clone(), job.pipeline.clone());
+    let limits = app.limits.clone();
     let (need, src, pipeline) = tokio::task::spawn_blocking(move || {
         let need = transform::estimate(&src, &pipeline, &limits);
         (need, src, pipeline)
@@ -185,8 +207,6 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
     .await
     .map_err(|_| OssError::internal())?;
     app.workers.reserve(&mut ticket, fetched.saturating_add(need?), patient).await?;
-    let stop = Stop::within(app.process_timeout);
-    let _stop_on_drop = StopOnDrop(stop.clone());
     let limits = app.limits.clone();
     let work = move || {
         // Held until the transform has really ended, even if nobody waits for it any more.
@@ -210,6 +230,15 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
         m.stage_seconds.with_label_values(&[stage]).observe(d.as_secs_f64());
     }
     Ok(rendered)
+}
+
+/// Where ffmpeg reads a video from: the file of a directory bucket (resolved inside it, off the
+/// async threads), else the origin's URL, which it reads in ranges.
+async fn video_input(bucket: &Bucket, key: &ObjectKey) -> Result<Input, OssError> {
+    match bucket.store.raw() {
+        RawAccess::Dir(d) => Ok(Input::File(d.stat(key).await?.0)),
+        RawAccess::Proxy(remote) => Ok(Input::Url(remote.get_url(key)?)),
+    }
 }
 
 /// Stops a transform whose render future is dropped: its client is gone, or a shared miss was

@@ -79,7 +79,7 @@ pub async fn execute(
         return Err(read_only());
     }
     let source = bucket.store.head(&plan.job.object).await?;
-    check_size(source.size.unwrap_or(0), app.limits.max_src_bytes)?;
+    check_size(source.size.unwrap_or(0), app.limits.max_source_bytes(&plan.job.pipeline))?;
     let rendered = process::render(app, bucket, &plan.job, patient).await?;
     let autoext = rendered.format.map_or("json", |f| f.name());
     let ctx = vars::Context {

@@ -17,6 +17,7 @@ use crate::config::{self, Config};
 use crate::error::OssError;
 use crate::route::HostMap;
 use crate::storage::{self, dir::DirStore};
+use crate::transform::video::ffmpeg::Grabber;
 use crate::transform::Limits;
 
 pub struct App {
@@ -24,6 +25,8 @@ pub struct App {
     pub limits: Limits,
     /// Longest a transform may run.
     pub process_timeout: Duration,
+    /// How `video/snapshot` runs ffmpeg.
+    pub video: Grabber,
     pub api: config::Api,
     hosts: HostMap,
     /// Requests whose Host names no bucket go here (so `127.0.0.1:8080` works out of the box).
@@ -88,6 +91,7 @@ impl App {
                 cfg.limits.memory_budget_bytes,
             ),
             process_timeout: Duration::from_millis(cfg.limits.process_timeout_ms),
+            video: grabber(cfg),
             cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
             tier: Tier::open(&cfg.cache, &cfg.origin)?.map(Arc::new),
             // Answers name headers with static strings; one small string per process.
@@ -153,4 +157,18 @@ fn open_state(st: &config::State, timeouts: &config::OriginTimeouts) -> Result<S
         other => storage::open(other, timeouts).map_err(|e| format!("state store: {e}"))?,
     };
     Ok(StateStore::new(store, &st.prefix))
+}
+
+/// ffmpeg as configured; remote videos get the origin's first-byte timeout per read and the
+/// CA bundle HTTPS origins are verified against (`SSL_CERT_FILE` overrides it, as for ours).
+fn grabber(cfg: &Config) -> Grabber {
+    let ca = std::env::var_os("SSL_CERT_FILE")
+        .map_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into(), std::path::PathBuf::from);
+    Grabber {
+        program: cfg.video.ffmpeg.clone(),
+        memory_bytes: cfg.video.memory_bytes,
+        max_pixels: cfg.video.max_pixels,
+        io_timeout: Duration::from_millis(cfg.origin.first_byte_ms),
+        ca_file: Some(ca).filter(|p| p.is_file()),
+    }
 }

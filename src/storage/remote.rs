@@ -169,6 +169,13 @@ impl Remote {
         }
     }
 
+    /// The absolute URL of a `GET` of `key` (presigned for S3 origins), for a reader outside
+    /// pingora: ffmpeg's range requests for a video snapshot.
+    pub fn get_url(&self, key: &str) -> Result<String, OssError> {
+        let scheme = if self.tls { "https" } else { "http" };
+        Ok(format!("{scheme}://{}{}", self.authority, self.path_for("GET", key)?))
+    }
+
     /// Turns the client's request, as pingora copied it, into the origin's: its path (no client
     /// query: OSS signatures and processing parameters are ours), its Host, and none of the
     /// client's credentials.

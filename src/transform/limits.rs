@@ -6,6 +6,9 @@
 pub struct Limits {
     /// Largest source object, in bytes (OSS: 20 MB).
     pub max_src_bytes: u64,
+    /// Largest video a `video/snapshot` may read from, in bytes (imgedge's choice: ffmpeg reads
+    /// only the ranges the frame needs, so this bounds the index it may have to walk).
+    pub max_video_bytes: u64,
     /// Largest source side, in pixels (OSS: 30 000).
     pub max_src_side: u32,
     /// Largest source area summed over frames: width × height × frames (OSS: 250 M).
@@ -35,6 +38,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_src_bytes: 20 * 1024 * 1024,
+            max_video_bytes: 2 << 30,
             max_src_side: 30_000,
             max_src_pixels: 250_000_000,
             max_tiff_side: 16_384,
@@ -46,6 +50,17 @@ impl Default for Limits {
             max_frames: 500,
             max_decode_bytes: 512 << 20,
             max_work_mpx: 800,
+        }
+    }
+}
+
+impl Limits {
+    /// The size limit of the source `p` reads: a video's for snapshots, an image's otherwise.
+    pub fn max_source_bytes(&self, p: &super::Pipeline) -> u64 {
+        if p.snapshot.is_some() {
+            self.max_video_bytes
+        } else {
+            self.max_src_bytes
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod raster;
 pub mod resample;
 pub mod spec;
 pub mod text;
+pub mod video;
 
 pub use env::{DirObjects, Env, NoObjects, Objects, Prefetched, Stop};
 pub use error::{Code, Error, Result};

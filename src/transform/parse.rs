@@ -12,6 +12,7 @@ use super::limits::Limits;
 use super::ops;
 use super::params::{self, Param};
 use super::spec::{Op, Output, Pipeline, SaveAs};
+use super::video;
 
 /// Where `style/<name>` definitions come from (a bucket's styles, a config file, ...).
 pub trait Styles {
@@ -52,28 +53,44 @@ pub fn parse(process: &str, styles: &dyn Styles, limits: &Limits) -> Result<Pipe
         Some((main, sys)) => (main, Some(sys)),
         None => (process, None),
     };
-    let mut pipeline = if let Some(name) = main.strip_prefix("style/") {
-        let content = resolve_style(name, styles)?;
-        let mut p = parse_image(&content, limits)?;
-        p.style = Some(name.to_string());
-        p
-    } else if let Some(body) = main.strip_prefix("image/") {
-        parse_image(body, limits)?
-    } else {
-        let domain = main.split('/').next().unwrap_or("");
-        return Err(match domain {
-            "video" | "doc" | "audio" => Error::new(
-                Code::NotImplemented,
-                None,
-                format!("the {domain} processing domain is not provided"),
-            ),
-            _ => Error::invalid(None, "x-oss-process must start with image/ or style/"),
-        });
+    let mut pipeline = match main.strip_prefix("style/") {
+        Some(name) => {
+            let content = resolve_style(name, styles)?;
+            let mut p = parse_domain(&content, limits)?;
+            p.style = Some(name.to_string());
+            p
+        }
+        None => parse_domain(main, limits)?,
     };
     if let Some(sys) = sys {
         pipeline.saveas = Some(parse_saveas(sys)?);
     }
     Ok(pipeline)
+}
+
+/// One `image/...` or `video/snapshot...` pipeline, without style or saveas.
+fn parse_domain(main: &str, limits: &Limits) -> Result<Pipeline> {
+    if let Some(body) = main.strip_prefix("image/") {
+        parse_image(body, limits)
+    } else if let Some(body) = main.strip_prefix("video/snapshot") {
+        parse_snapshot(body, limits)
+    } else {
+        let domain = main.split('/').next().unwrap_or("");
+        Err(match domain {
+            "video" | "doc" | "audio" => Error::new(
+                Code::NotImplemented,
+                None,
+                format!("the {domain} processing domain is not provided"),
+            ),
+            _ => Error::invalid(None, "x-oss-process must start with image/, video/snapshot or style/"),
+        })
+    }
+}
+
+/// Whether `content` has the shape of a style: one `image/` or `video/snapshot` pipeline,
+/// no `sys/` part.
+pub fn is_style_content(content: &str) -> bool {
+    (content.starts_with("image/") || content.starts_with("video/snapshot")) && !content.contains('|')
 }
 
 /// Checks a style name against OSS's rules ([`crate::names::check_style_name`]), as OSS words
@@ -98,9 +115,9 @@ fn resolve_style(name: &str, styles: &dyn Styles) -> Result<String> {
         .get(name)
         .ok_or_else(|| Error::new(Code::NoSuchStyle, None, "The specified style does not exist."))?;
     // Styles cannot nest and cannot carry their own saveas.
-    match content.strip_prefix("image/") {
-        Some(body) if !body.contains('|') => Ok(body.to_string()),
-        _ => Err(Error::invalid(None, "the style's content is not an image/ pipeline")),
+    match is_style_content(&content) {
+        true => Ok(content),
+        false => Err(Error::invalid(None, "the style's content is not an image/ pipeline")),
     }
 }
 
@@ -179,6 +196,37 @@ fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
         }
         p.output = q;
     }
+    Ok(p)
+}
+
+/// `video/snapshot,<params>` optionally followed by image actions (`/resize,w_100/...`), which
+/// run on the frame: an imgedge extension (OSS's video domain takes no image actions), so that
+/// one style can make a poster image. `info`/`average-hue` describe images only.
+fn parse_snapshot(body: &str, limits: &Limits) -> Result<Pipeline> {
+    let (own, rest) = match body.split_once('/') {
+        Some((own, rest)) => (own, Some(rest)),
+        None => (body, None),
+    };
+    let ps = match own {
+        "" => Vec::new(),
+        _ => own
+            .strip_prefix(',')
+            .map(params::split)
+            .ok_or_else(|| Error::invalid(None, "unknown video action"))?,
+    };
+    let (snapshot, format) = video::parse(&ps, limits.max_out_side)?;
+    let mut p = match rest {
+        Some(r) => parse_image(r, limits)?,
+        None => Pipeline::default(),
+    };
+    if p.output != Output::Image {
+        return Err(Error::invalid(None, "info and average-hue cannot follow video/snapshot"));
+    }
+    // A format action after the snapshot wins over its f_.
+    if p.format.is_none() && !p.auto_format {
+        p.format = Some(format);
+    }
+    p.snapshot = Some(snapshot);
     Ok(p)
 }
 

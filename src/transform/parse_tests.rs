@@ -130,7 +130,8 @@ fn grammar_errors() {
         assert_eq!(e.code, Code::InvalidArgument, "{s}: {e}");
     }
     assert_eq!(p("image/blindwatermark,content_dGVzdA").unwrap_err().code, Code::NotImplemented);
-    assert_eq!(p("video/snapshot,t_1").unwrap_err().code, Code::NotImplemented);
+    assert_eq!(p("video/convert,f_mp4").unwrap_err().code, Code::NotImplemented);
+    assert_eq!(p("audio/convert").unwrap_err().code, Code::NotImplemented);
     assert!(p(&format!("image/{}", vec!["rotate,90"; 65].join("/"))).is_err());
     assert!(p(&format!("image/{}", vec!["rotate,90"; 64].join("/"))).is_ok());
     assert!(p(&format!("image/resize,w_1{}", ",limit_1".repeat(600))).is_err());

@@ -15,6 +15,7 @@ use super::ops::resize::{self, ResizeSpec};
 use super::ops::rounded_corners::RoundedSpec;
 use super::ops::watermark::{self, WatermarkSpec};
 use super::ops::{bright, contrast, sharpen};
+use super::video::Snapshot;
 
 /// One pixel action, in the order written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,6 +75,9 @@ pub struct Pipeline {
     pub saveas: Option<SaveAs>,
     /// The style this pipeline came from, if any (access rules treat styles differently).
     pub style: Option<String>,
+    /// `video/snapshot`: the source is a video and the pipeline runs on one of its frames
+    /// ([`super::video::frame_pipeline`]).
+    pub snapshot: Option<Snapshot>,
 }
 
 impl Default for Pipeline {
@@ -88,6 +92,7 @@ impl Default for Pipeline {
             output: Output::Image,
             saveas: None,
             style: None,
+            snapshot: None,
         }
     }
 }
@@ -127,7 +132,10 @@ impl fmt::Display for Pipeline {
     /// The canonical text. It never contains the style name: a style prints as its expansion,
     /// so editing a style changes the key of everything derived from it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("image")?;
+        match &self.snapshot {
+            Some(s) => write!(f, "{s}")?,
+            None => f.write_str("image")?,
+        }
         match self.output {
             Output::Info => f.write_str("/info")?,
             Output::AverageHue => f.write_str("/average-hue")?,

@@ -16,11 +16,18 @@ pub struct Origin {
     pub heads: Arc<Mutex<Vec<String>>>,
     /// The directory served.
     pub root: PathBuf,
+    /// Body bytes sent per path (ranges included).
+    pub sent: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Origin {
     pub fn hits(&self, path: &str) -> usize {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    /// Body bytes sent for `path` so far.
+    pub fn sent(&self, path: &str) -> u64 {
+        self.sent.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 }
 
@@ -44,11 +51,15 @@ fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConf
     let addr = listener.local_addr().unwrap().to_string();
     let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let heads: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = Log { hits: hits.clone(), heads: heads.clone() };
+    let sent: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    let log = Log { hits: hits.clone(), heads: heads.clone(), sent: sent.clone() };
     let root = dir.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let (dir, log, tls) = (dir.clone(), log.clone(), tls.clone());
+            // A small send buffer: what `sent` counts is close to what the client read, not what
+            // the kernel queued for it.
+            small_send_buffer(&stream);
             std::thread::spawn(move || match tls {
                 None => {
                     if handle(&stream, &dir, prefix, &log) {
@@ -62,16 +73,32 @@ fn listen(dir: PathBuf, prefix: &'static str, tls: Option<Arc<rustls::ServerConf
             });
         }
     });
-    Origin { addr, hits, heads, root }
+    Origin { addr, hits, heads, root, sent }
 }
 
 #[derive(Clone)]
 struct Log {
     hits: Arc<Mutex<HashMap<String, usize>>>,
     heads: Arc<Mutex<Vec<String>>>,
+    sent: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 /// Closes with a TCP RST instead of a FIN (SO_LINGER 0), as a crashing origin or a middlebox.
+fn small_send_buffer(stream: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 64 << 10;
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 fn reset(stream: &std::net::TcpStream) {
     use std::os::fd::AsRawFd;
     let linger = libc::linger { l_onoff: 1, l_linger: 0 };
@@ -101,7 +128,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) -> bo
         head.push_str(&h.to_ascii_lowercase());
         h.clear();
     }
-    log.heads.lock().unwrap().push(head);
+    log.heads.lock().unwrap().push(head.clone());
     let mut parts = line.split(' ');
     let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
     let path = target.split('?').next().unwrap_or("/").to_string();
@@ -203,7 +230,30 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) -> bo
     // slow<ms>-*: the file, its body spread over <ms> milliseconds (the head comes at once).
     let slow_ms =
         name.strip_prefix("slow").and_then(|r| r.split_once('-')).and_then(|(ms, _)| ms.parse::<u64>().ok());
+    // `Range: bytes=a-b` / `bytes=a-` on a GET: a 206 of that slice (what ffmpeg asks for).
+    let range = head.lines().find_map(|l| l.strip_prefix("range: bytes=")).and_then(|r| {
+        let (a, b) = r.trim().split_once('-')?;
+        Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()))
+    });
     match file.and_then(|f| std::fs::read(f).ok()) {
+        Some(body) if method == "GET" && range.is_some_and(|(a, _)| a < body.len() as u64) => {
+            let (a, b) = range.unwrap();
+            let end = b.unwrap_or(u64::MAX).min(body.len() as u64 - 1);
+            let slice = &body[a as usize..=end as usize];
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp4\r\nAccept-Ranges: bytes\r\nContent-Range: bytes {a}-{end}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len(),
+                slice.len()
+            );
+            let _ = out.write_all(head.as_bytes());
+            // Counted as written: a reader that closes early stops the count.
+            for piece in slice.chunks(16 << 10) {
+                if out.write_all(piece).is_err() {
+                    break;
+                }
+                *log.sent.lock().unwrap().entry(path.clone()).or_default() += piece.len() as u64;
+            }
+        }
         Some(body) => {
             let ctype = if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" };
             // Files named ka-* claim keep-alive but the connection is closed all the same, as by
@@ -229,6 +279,7 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) -> bo
                 }
                 _ => {
                     let _ = out.write_all(&body);
+                    *log.sent.lock().unwrap().entry(path.clone()).or_default() += body.len() as u64;
                 }
             }
         }

@@ -44,6 +44,13 @@ pub struct ResizeSpec {
     pub color: [u8; 3],
 }
 
+impl ResizeSpec {
+    /// `mode` with no sizes yet, OSS's defaults otherwise (`limit_1`, white padding).
+    pub fn new(mode: Mode) -> ResizeSpec {
+        ResizeSpec { mode, w: None, h: None, l: None, s: None, p: None, limit: true, color: [255, 255, 255] }
+    }
+}
+
 /// A planned resize: resample to `w`×`h`, then optionally centre-crop (fill) or pad.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResizeStep {
@@ -68,16 +75,7 @@ pub fn parse(ps: &[Param<'_>]) -> Result<ResizeSpec> {
     if ps.is_empty() {
         return Err(Error::invalid(Some(ec::RESIZE_EMPTY), "resize needs parameters"));
     }
-    let mut spec = ResizeSpec {
-        mode: Mode::Lfit,
-        w: None,
-        h: None,
-        l: None,
-        s: None,
-        p: None,
-        limit: true,
-        color: [255, 255, 255],
-    };
+    let mut spec = ResizeSpec::new(Mode::Lfit);
     // w_0,h_0 has its own EC, so zero sides are range-checked after all parameters are read.
     let side = |v: &str, ec: &'static str, what: &str| -> Result<u32> {
         params::int_in(v, 0, 16384, Some(ec), what).map(|n| n as u32)

@@ -1,6 +1,7 @@
 //! Every file in conf/ loads and validates; errors name the key.
 
 use super::*;
+use crate::transform::Limits;
 
 fn base() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf")
@@ -29,6 +30,7 @@ fn the_example_documents_every_default() {
     assert_eq!(cfg.origin, OriginTimeouts::default());
     assert_eq!(cfg.cache, Cache::default());
     assert_eq!(cfg.api, Api::default());
+    assert_eq!(cfg.video, Video::default());
     let mut state = State::default();
     if let Origin::Dir { path } = &mut state.store {
         *path = base().join(&*path);

@@ -3,7 +3,8 @@
 # (libvips + libheif + aom, prebuilt from npm), both on one thread, same pixels: photo6mp.jpg
 # resized by imgedge to 400 px and 1920 px wide PNGs. Prints one markdown table per size:
 # median milliseconds, bytes and SSIM (luma, 8x8 windows, as tests/fidelity.rs) against the PNG.
-# imgedge runs as `imgedge process` (process start included: the `png→bmp` row is that floor);
+# imgedge runs as `imgedge process` (process start included: the `png→bmp` row is that floor,
+# subtracted in the "net" column); the sweep sets IMGEDGE_AVIF_SPEED / IMGEDGE_HEIC_PRESET;
 # sharp runs in-process. Not a CI step: results go in docs/benchmarks.md.
 # Usage: benches/heif/run.sh   (RUNS=7)
 set -euo pipefail

@@ -26,11 +26,41 @@ pub struct Header {
 const MAX_SIDE: c_int = 65_535;
 
 /// AV1 effort for AVIF: aom's speed 0 (slowest, smallest) .. 9. Chosen from the figures in
-/// docs/benchmarks.md ("AVIF and HEIC"): 8 is ~4× faster than aom's default 6 for a few per
-/// cent more bytes at equal SSIM, which is the trade imgproxy's users keep asking for.
+/// docs/benchmarks.md ("AVIF and HEIC encoding").
 const AOM_SPEED: &str = "8";
 /// x265 preset for HEIC, by the same measure.
 const X265_PRESET: &str = "fast";
+const X265_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
+
+/// The encoder efforts in use: the defaults above, or `IMGEDGE_AVIF_SPEED` (0–9) and
+/// `IMGEDGE_HEIC_PRESET` (an x265 preset name) when set to a valid value, read once. They
+/// exist for benches/heif/run.sh's sweep and for operators who trade CPU for bytes
+/// (imgproxy's IMGPROXY_AVIF_SPEED); an invalid value is ignored.
+fn efforts() -> &'static (String, String) {
+    static EFFORTS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    EFFORTS.get_or_init(|| {
+        let speed = std::env::var("IMGEDGE_AVIF_SPEED")
+            .ok()
+            .filter(|v| v.parse::<u8>().is_ok_and(|n| n <= 9))
+            .unwrap_or_else(|| AOM_SPEED.to_string());
+        let preset = std::env::var("IMGEDGE_HEIC_PRESET")
+            .ok()
+            .filter(|v| X265_PRESETS.contains(&v.as_str()))
+            .unwrap_or_else(|| X265_PRESET.to_string());
+        (speed, preset)
+    })
+}
 
 /// Owners of libheif objects: each releases its pointer once, on every path out.
 macro_rules! guard {
@@ -237,9 +267,10 @@ pub fn encode(px: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>>
         )
         .map_err(fail)?;
         // One thread: the worker pool already runs one transform per core.
+        let (speed, preset) = efforts();
         let params: &[(&str, &str)] = match format {
-            Format::Avif => &[("speed", AOM_SPEED), ("threads", "1")],
-            _ => &[("preset", X265_PRESET), ("x265:pools", "1"), ("x265:frame-threads", "1")],
+            Format::Avif => &[("speed", speed), ("threads", "1")],
+            _ => &[("preset", preset), ("x265:pools", "1"), ("x265:frame-threads", "1")],
         };
         for (k, v) in params {
             let (k, v) = (CString::new(*k).unwrap_or_default(), CString::new(*v).unwrap_or_default());

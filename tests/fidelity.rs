@@ -135,3 +135,28 @@ fn an_avif_bomb_header_is_refused_before_decoding() {
         assert_eq!(e.code, transform::Code::ImageTooLarge, "{format}: {e:?}");
     }
 }
+
+/// A cut-off or scrambled AVIF/HEIC gets OSS's "cannot decode" ECs (0040-00000021 for AVIF,
+/// …20 for HEIC), and an AVIF over 10 000 px a side OSS's AVIF limit (…14), before decoding.
+#[test]
+fn broken_and_oversized_heif_sources_get_oss_ecs() {
+    let src = photo("photo6mp.jpg");
+    let limits = Limits::default();
+    let pipeline = transform::parse("image/resize,w_100", &NoStyles, &limits).unwrap();
+    for (format, want) in [("avif", "0040-00000021"), ("heic", "0040-00000020")] {
+        let good = run(&src, &format!("image/resize,w_200/format,{format}"));
+        // Cut in the coded data, and cut in the boxes that describe it. (Flipped bits in the
+        // coded data are not a test: the decoders conceal them and return pixels.)
+        for (what, bytes) in [("data cut", &good[..good.len() * 2 / 3]), ("boxes cut", &good[..120])] {
+            let e = transform::run(bytes, &pipeline, &Env::new(&limits))
+                .map(|_| ())
+                .expect_err(&format!("{format} {what}: decoded"));
+            assert_eq!((e.code, e.ec), (transform::Code::BadRequest, Some(want)), "{format} {what}: {e:?}");
+        }
+    }
+    let mut wide = run(&src, "image/resize,w_64/format,avif");
+    let at = wide.windows(4).position(|w| w == b"ispe").expect("an ispe box");
+    wide[at + 8..at + 12].copy_from_slice(&12_000u32.to_be_bytes());
+    let e = transform::run(&wide, &pipeline, &Env::new(&limits)).unwrap_err();
+    assert_eq!(e.ec, Some("0040-00000014"), "{e:?}");
+}

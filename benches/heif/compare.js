@@ -82,12 +82,12 @@ async function main() {
     const floor = rows[0][1];
     await imgedge("JPEG q80", "image/format,jpg/quality,Q_80", "jpg");
     await imgedge("WebP q80", "image/format,webp/quality,q_80", "webp");
-    for (const speed of ["6", "8", "9"]) {
+    for (const speed of ["6", "8", "9"]) { // 9 is the default
       for (const q of [50, 60]) {
         await imgedge(`AVIF q${q} aom speed ${speed}`, `image/format,avif/quality,q_${q}`, "avif", { IMGEDGE_AVIF_SPEED: speed });
       }
     }
-    for (const preset of ["medium", "fast", "faster", "ultrafast"]) {
+    for (const preset of ["medium", "fast", "ultrafast"]) { // ultrafast is the default
       for (const q of [40, 50, 60]) {
         await imgedge(`HEIC q${q} x265 ${preset}`, `image/format,heic/quality,q_${q}`, "heic", { IMGEDGE_HEIC_PRESET: preset });
       }
@@ -102,6 +102,24 @@ async function main() {
     for (const [name, ms, bytes, s, ours] of rows) {
       const net = ours ? (ms - floor).toFixed(1) : ms.toFixed(1);
       console.log(`| ${name} | ${ms.toFixed(1)} | ${net} | ${bytes} | ${Number.isNaN(s) ? "–" : s.toFixed(4)} |`);
+    }
+  }
+  // Quality curves at the default efforts: what each format's q means in SSIM and bytes, so
+  // that OSS's JPEG-scale quality can be mapped (docs/decisions.md "Modern formats").
+  for (const w of [400, 1920]) {
+    const src = `${work}/w${w}.png`;
+    const ref = await rgb(src);
+    console.log(`\nquality curve, ${ref.w}×${ref.h}: bytes / SSIM\n`);
+    console.log("| q | JPEG | WebP | AVIF | HEIC |\n|---|---|---|---|---|");
+    for (const q of [20, 30, 40, 50, 60, 70, 80, 90]) {
+      const cells = [];
+      for (const [fmt, ext] of [["jpg", "jpg"], ["webp", "webp"], ["avif", "avif"], ["heic", "heic"]]) {
+        const out = `${work}/curve-w${w}-q${q}.${ext}`;
+        execFileSync(bin, ["process", src, `image/format,${fmt}/quality,Q_${q}`, "-o", out]);
+        const s = ssim(await decodeViaImgedge(out), ref);
+        cells.push(`${fs.statSync(out).size} / ${s.toFixed(4)}`);
+      }
+      console.log(`| ${q} | ${cells.join(" | ")} |`);
     }
   }
 }

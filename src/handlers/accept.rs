@@ -17,9 +17,13 @@ pub fn negotiate(p: &mut Pipeline, accept: Option<&str>, bucket_auto: bool, anim
         return false;
     }
     let accept = accept.unwrap_or("");
-    p.format = if !animated && Format::Avif.available() && accepts(accept, "image/avif") {
+    let webp = accepts(accept, "image/webp");
+    // AVIF only for clients that take WebP as well (every browser that decodes AVIF does):
+    // WebP stands in for AVIF outputs past OSS's AVIF size cap.
+    p.format = if !animated && webp && Format::Avif.available() && accepts(accept, "image/avif") {
+        p.avif_negotiated = true;
         Some(Format::Avif)
-    } else if accepts(accept, "image/webp") {
+    } else if webp {
         Some(Format::Webp)
     } else {
         None
@@ -76,7 +80,9 @@ mod tests {
         assert_eq!(pick(auto, Some("image/*"), false).0, None, "a wildcard is not a promise");
         assert_eq!(pick(auto, None, false), (None, true, canonical("image/resize,w_100")));
         assert_eq!(pick(auto, Some("image/avif;q=0, image/webp"), false).0, Some(Format::Webp));
-        assert_eq!(pick(auto, Some("IMAGE/AVIF ; q=0.5"), false).0, Some(Format::Avif));
+        assert_eq!(pick(auto, Some("IMAGE/AVIF ; q=0.5, image/webp"), false).0, Some(Format::Avif));
+        // AVIF needs WebP too: WebP stands in when the output is past OSS's AVIF cap.
+        assert_eq!(pick(auto, Some("image/avif"), false).0, None);
         // The key holds the choice, never the header.
         assert_eq!(pick(auto, Some(chrome), false).2, canonical("image/resize,w_100/format,avif"));
     }

@@ -133,9 +133,16 @@ pub mod ec {
     pub const RESIZE_OUTPUT_TOO_LARGE: &str = "0040-00000007";
     pub const RESIZE_SOURCE_TOO_LARGE: &str = "0040-00000009";
     pub const SOURCE_PIXELS_TOO_LARGE: &str = "0040-00000012";
+    /// HEIC source side over the limit.
+    pub const HEIC_SIDE_TOO_LARGE: &str = "0040-00000013";
+    /// AVIF source side over 10 000, or AVIF output over 4096×2304 pixels.
+    pub const AVIF_TOO_LARGE: &str = "0040-00000014";
     pub const BMP_SIDE_TOO_LARGE: &str = "0040-00000017";
     pub const TIFF_SIDE_TOO_LARGE: &str = "0040-00000018";
     pub const JPEG_SIDE_TOO_LARGE: &str = "0040-00000019";
+    /// A HEIC / an AVIF that libheif cannot decode.
+    pub const HEIC_CORRUPT: &str = "0040-00000020";
+    pub const AVIF_CORRUPT: &str = "0040-00000021";
     pub const NO_SUCH_OBJECT: &str = "0040-00000024";
     pub const WATERMARK_FORMAT: &str = "0040-00000027";
     pub const FORMAT_INVALID: &str = "0040-00000206";

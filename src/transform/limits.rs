@@ -21,6 +21,10 @@ pub struct Limits {
     pub max_out_pixels: u64,
     /// Largest WebP output side (libwebp's own limit: 16 383).
     pub max_webp_side: u32,
+    /// Largest AVIF source side (OSS: 10 000).
+    pub max_avif_side: u32,
+    /// Largest AVIF output area (OSS: 4096 × 2304).
+    pub max_avif_out_pixels: u64,
     /// Largest number of actions in one pipeline.
     pub max_actions: usize,
     /// Longest process string, in bytes.
@@ -45,6 +49,8 @@ impl Default for Limits {
             max_out_side: 16_384,
             max_out_pixels: 16_777_216,
             max_webp_side: 16_383,
+            max_avif_side: 10_000,
+            max_avif_out_pixels: 4096 * 2304,
             max_actions: 64,
             max_process_len: 4096,
             max_frames: 500,

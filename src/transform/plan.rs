@@ -80,9 +80,16 @@ pub fn check_source(src: &SourceInfo, limits: &Limits, resizing: bool) -> Result
             (_, Format::Jpeg) => ec::JPEG_SIDE_TOO_LARGE,
             (_, Format::Bmp) => ec::BMP_SIDE_TOO_LARGE,
             (_, Format::Tiff) => ec::TIFF_SIDE_TOO_LARGE,
+            (_, Format::Heic) => ec::HEIC_SIDE_TOO_LARGE,
+            (_, Format::Avif) => ec::AVIF_TOO_LARGE,
             _ => ec::SOURCE_PIXELS_TOO_LARGE,
         };
         return Err(Error::too_large(Some(code), format!("source side {side} exceeds {side_limit}")));
+    }
+    // OSS decodes AVIF only up to 10 000 px a side, whatever the pipeline.
+    if src.format == Format::Avif && side > limits.max_avif_side {
+        let msg = format!("AVIF source side {side} exceeds {}", limits.max_avif_side);
+        return Err(Error::too_large(Some(ec::AVIF_TOO_LARGE), msg));
     }
     let pixels = src.width as u64 * src.height as u64 * src.frames.max(1) as u64;
     if pixels > limits.max_src_pixels {
@@ -119,12 +126,21 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         }
         steps.extend(step);
     }
-    let format = match p.format {
+    let mut format = match p.format {
         // OSS: format,gif only converts GIF sources; others keep their own format.
         Some(Format::Gif) if src.format != Format::Gif => src.format,
         Some(f) => f,
         None => src.format,
     };
+    // OSS encodes AVIF up to 4096×2304 pixels. Asked for, a larger one is refused as OSS does;
+    // picked by `Accept`, WebP takes its place (the client said it takes both).
+    if format == Format::Avif && ctx.w as u64 * ctx.h as u64 > limits.max_avif_out_pixels {
+        if !p.avif_negotiated {
+            let msg = format!("AVIF output {}×{} exceeds 4096×2304 pixels", ctx.w, ctx.h);
+            return Err(Error::too_large(Some(ec::AVIF_TOO_LARGE), msg));
+        }
+        format = Format::Webp;
+    }
     if format == Format::Webp && ctx.w.max(ctx.h) > limits.max_webp_side {
         return Err(Error::too_large(
             None,
@@ -224,6 +240,23 @@ pub mod tests {
     }
 
     #[test]
+    fn avif_output_past_oss_cap_is_refused_unless_accept_chose_it() {
+        let l = Limits::default();
+        let src = source(Format::Jpeg, 6000, 4000);
+        let p = |s: &str| crate::transform::parse(s, &crate::transform::NoStyles, &l).unwrap();
+        // 4096×2731 is past 4096×2304 pixels; 3000×2000 is within.
+        let e = plan(&p("image/resize,w_4096/format,avif"), &src, &l).unwrap_err();
+        assert_eq!(e.ec, Some(ec::AVIF_TOO_LARGE));
+        assert_eq!(
+            plan(&p("image/resize,w_3000/format,avif"), &src, &l).unwrap().encode.format,
+            Format::Avif
+        );
+        let mut negotiated = p("image/resize,w_4096/format,avif");
+        negotiated.avif_negotiated = true;
+        assert_eq!(plan(&negotiated, &src, &l).unwrap().encode.format, Format::Webp);
+    }
+
+    #[test]
     fn source_limits_pick_the_documented_ec() {
         let l = Limits::default();
         let giant = source(Format::Jpeg, 20000, 14000);
@@ -233,6 +266,17 @@ pub mod tests {
         assert_eq!(check_source(&wide, &l, false).unwrap_err().ec, Some(ec::JPEG_SIDE_TOO_LARGE));
         let tiff = source(Format::Tiff, 16385, 10);
         assert_eq!(check_source(&tiff, &l, false).unwrap_err().ec, Some(ec::TIFF_SIDE_TOO_LARGE));
+        let heic = source(Format::Heic, 30001, 10);
+        assert_eq!(check_source(&heic, &l, false).unwrap_err().ec, Some(ec::HEIC_SIDE_TOO_LARGE));
+        // OSS's AVIF decoder stops at 10 000 a side, resize or not.
+        for resizing in [false, true] {
+            let e = check_source(&source(Format::Avif, 10_001, 10), &l, resizing).unwrap_err();
+            assert_eq!(
+                (e.code, e.ec),
+                (crate::transform::error::Code::ImageTooLarge, Some(ec::AVIF_TOO_LARGE))
+            );
+        }
+        assert!(check_source(&source(Format::Avif, 10_000, 10), &l, true).is_ok());
         let mut gif = source(Format::Gif, 1000, 1000);
         gif.frames = 251;
         assert!(check_source(&gif, &l, false).is_err());

@@ -68,6 +68,10 @@ pub struct Pipeline {
     /// `format,auto`: the server picks the format from the request's `Accept` when `format` is
     /// `None` (an explicit format always wins). The transform itself treats it as `None`.
     pub auto_format: bool,
+    /// `format` is AVIF because `Accept` chose it: an output past OSS's AVIF cap becomes WebP
+    /// instead of an error. Set only when the client accepts WebP too, so the cache key
+    /// (which shows `format,avif`) still names one answer.
+    pub avif_negotiated: bool,
     pub quality: Option<Quality>,
     /// Progressive JPEG.
     pub interlace: bool,
@@ -87,6 +91,7 @@ impl Default for Pipeline {
             auto_orient: true,
             format: None,
             auto_format: false,
+            avif_negotiated: false,
             quality: None,
             interlace: false,
             output: Output::Image,

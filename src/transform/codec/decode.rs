@@ -66,7 +66,9 @@ pub fn decode_each(
         Format::Png | Format::Bmp => {
             Image::still(decode_with_image_crate(bytes, info.format, opts.max_alloc)?).map_still(each)?
         }
-        Format::Avif | Format::Heic => Image::still(decode_heif(bytes, opts.max_alloc)?).map_still(each)?,
+        Format::Avif | Format::Heic => {
+            Image::still(decode_heif(bytes, info.format, opts.max_alloc)?).map_still(each)?
+        }
     };
     debug_assert!(img
         .frames
@@ -76,12 +78,12 @@ pub fn decode_each(
 }
 
 #[cfg(feature = "heif")]
-fn decode_heif(bytes: &[u8], max_alloc: u64) -> Result<DynamicImage> {
-    super::heif::decode(bytes, max_alloc)
+fn decode_heif(bytes: &[u8], format: Format, max_alloc: u64) -> Result<DynamicImage> {
+    super::heif::decode(bytes, max_alloc).map_err(|e| super::heif::as_corrupt(e, format))
 }
 
 #[cfg(not(feature = "heif"))]
-fn decode_heif(_: &[u8], _: u64) -> Result<DynamicImage> {
+fn decode_heif(_: &[u8], _: Format, _: u64) -> Result<DynamicImage> {
     Err(Error::unsupported_source("AVIF/HEIC sources are not supported by this build"))
 }
 
@@ -165,7 +167,7 @@ fn decode_with_image_crate(bytes: &[u8], format: Format, max_alloc: u64) -> Resu
         Format::Jpeg => (image::ImageFormat::Jpeg, "cannot decode JPEG"),
         Format::Webp => (image::ImageFormat::WebP, "cannot decode WebP"),
         Format::Gif => (image::ImageFormat::Gif, "cannot decode GIF"),
-        Format::Avif | Format::Heic => return decode_heif(bytes, max_alloc),
+        Format::Avif | Format::Heic => return decode_heif(bytes, format, max_alloc),
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut limits = image::Limits::default();

@@ -27,9 +27,9 @@ const MAX_SIDE: c_int = 65_535;
 
 /// AV1 effort for AVIF: aom's speed 0 (slowest, smallest) .. 9. Chosen from the figures in
 /// docs/benchmarks.md ("AVIF and HEIC encoding").
-const AOM_SPEED: &str = "8";
+const AOM_SPEED: &str = "9";
 /// x265 preset for HEIC, by the same measure.
-const X265_PRESET: &str = "fast";
+const X265_PRESET: &str = "ultrafast";
 const X265_PRESETS: [&str; 10] = [
     "ultrafast",
     "superfast",
@@ -93,6 +93,17 @@ fn check(e: lh::heif_error, what: &'static str, source_error: bool) -> Result<()
     };
     let msg = if detail.is_empty() { what.to_string() } else { format!("{what}: {detail}") };
     Err(if source_error { Error::unsupported_source(msg) } else { Error::internal(msg) })
+}
+
+/// A source libheif could not read, with OSS's EC for a corrupt HEIC (0040-00000020) or AVIF
+/// (…21); other errors (limits, budgets) pass unchanged.
+pub fn as_corrupt(e: Error, format: Format) -> Error {
+    if e.ec != Some(crate::transform::error::ec::UNSUPPORTED_FORMAT) {
+        return e;
+    }
+    use crate::transform::error::ec;
+    let ec = if format == Format::Avif { ec::AVIF_CORRUPT } else { ec::HEIC_CORRUPT };
+    Error { ec: Some(ec), ..e }
 }
 
 /// Opens `bytes` (which must outlive the context: libheif reads them in place).

@@ -71,7 +71,7 @@ fn sniff_heif(b: &[u8]) -> Option<Format> {
 
 #[cfg(feature = "heif")]
 fn probe_heif(b: &[u8], info: &mut SourceInfo) -> Result<()> {
-    let h = super::heif::header(b)?;
+    let h = super::heif::header(b).map_err(|e| super::heif::as_corrupt(e, info.format))?;
     (info.width, info.height, info.has_alpha) = (h.width, h.height, h.has_alpha);
     Ok(())
 }

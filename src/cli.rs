@@ -157,14 +157,12 @@ fn process_file(
     }
     // A snapshot runs on the frame ffmpeg grabs from the video, as in the proxy.
     let (src, pipeline) = match &pipeline.snapshot {
-        Some(snap) => {
+        Some(_) => {
             let path =
                 std::fs::canonicalize(input).map_err(|e| Failure::Io(format!("{}: {e}", input.display())))?;
-            let grab = transform::video::ffmpeg::Grabber::default();
-            let frame =
-                grab.grab(&transform::video::ffmpeg::Input::File(path), snap, &transform::Stop::never())?;
-            let p = transform::video::frame_pipeline(&pipeline, frame.width, frame.height)?;
-            (frame.bmp, p)
+            let video = transform::video::ffmpeg::Input::File(path);
+            let grabber = transform::video::ffmpeg::Grabber::default();
+            transform::video::snapshot(&grabber, &video, &pipeline, &transform::Stop::never())?
         }
         None => (read_bounded(input, limits.max_src_bytes)?, pipeline),
     };

@@ -27,6 +27,23 @@ fn processes_a_file() {
     std::fs::remove_file(out).ok();
 }
 
+/// A snapshot of the sample clip (320×180) takes the same path as in the proxy.
+#[test]
+fn snapshots_a_video_file() {
+    let out = std::env::temp_dir().join(format!("imgedge-cli-{}.png", std::process::id()));
+    let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/clip.mp4");
+    let st = imgedge()
+        .args(["process", clip, "video/snapshot,t_1500,w_160,ar_h/format,png", "-o"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // ar_h stands the landscape frame up before w_160 applies.
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (160, 284));
+    std::fs::remove_file(out).ok();
+}
+
 #[test]
 fn styles_and_json_to_stdout() {
     let o = imgedge()

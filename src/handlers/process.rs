@@ -160,25 +160,24 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
     // A video is never held whole (ffmpeg reads the ranges it needs): nothing to reserve for it.
     let held = if job.pipeline.snapshot.is_some() { 0 } else { meta.size.unwrap_or(0) };
     app.workers.reserve(&mut ticket, held, patient).await?;
-    // The deadline covers the snapshot too.
-    let stop = Stop::within(app.process_timeout);
-    let _stop_on_drop = StopOnDrop(stop.clone());
     m.origin_fetches.inc();
     let (src, pipeline, mut ticket) = match &job.pipeline.snapshot {
         None => (bucket.store.get(&job.object, max).await?.bytes, job.pipeline.clone(), ticket),
-        Some(snap) => {
+        Some(_) => {
             let input = video_input(bucket, &job.object).await?;
-            let (grabber, snap, stop) = (app.video.clone(), snap.clone(), stop.clone());
+            // ffmpeg gets its own deadline and is killed if this future is dropped.
+            let stop = Stop::within(app.process_timeout);
+            let _stop_on_drop = StopOnDrop(stop.clone());
+            let (grabber, p) = (app.video.clone(), job.pipeline.clone());
             // The worker keeps the ticket until ffmpeg has really ended, then hands it back.
             let grab = move || {
-                let frame = grabber.grab(&input, &snap, &stop);
+                let frame = transform::video::snapshot(&grabber, &input, &p, &stop);
                 (ticket, frame)
             };
             let (ticket, frame) =
                 if patient { app.workers.run_patient(grab).await? } else { app.workers.run(grab).await? };
-            let frame = frame?;
-            let pipeline = transform::video::frame_pipeline(&job.pipeline, frame.width, frame.height)?;
-            (frame.bmp, pipeline, ticket)
+            let (bmp, pipeline) = frame?;
+            (bmp, pipeline, ticket)
         }
     };
     // The transform reads watermark images synchronously on a worker: fetch them here first. A
@@ -207,6 +206,8 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
     .await
     .map_err(|_| OssError::internal())?;
     app.workers.reserve(&mut ticket, fetched.saturating_add(need?), patient).await?;
+    let stop = Stop::within(app.process_timeout);
+    let _stop_on_drop = StopOnDrop(stop.clone());
     let limits = app.limits.clone();
     let work = move || {
         // Held until the transform has really ended, even if nobody waits for it any more.

@@ -83,33 +83,26 @@ struct Log {
     sent: Arc<Mutex<HashMap<String, u64>>>,
 }
 
-/// Closes with a TCP RST instead of a FIN (SO_LINGER 0), as a crashing origin or a middlebox.
+/// 64 KiB of send buffer instead of the kernel's megabytes.
 fn small_send_buffer(stream: &std::net::TcpStream) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 64 << 10;
-    // SAFETY: a valid socket and a correctly sized option value.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    set_option(stream, libc::SOL_SOCKET, libc::SO_SNDBUF, &((64 << 10) as libc::c_int));
 }
 
+/// Closes with a TCP RST instead of a FIN (SO_LINGER 0), as a crashing origin or a middlebox.
 fn reset(stream: &std::net::TcpStream) {
+    set_option(stream, libc::SOL_SOCKET, libc::SO_LINGER, &libc::linger { l_onoff: 1, l_linger: 0 });
+}
+
+fn set_option<T>(stream: &std::net::TcpStream, level: libc::c_int, name: libc::c_int, value: &T) {
     use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: a valid socket and a correctly sized option value.
+    // SAFETY: a valid socket and an option value of the size passed.
     unsafe {
         libc::setsockopt(
             stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         );
     }
 }

@@ -108,6 +108,20 @@ impl fmt::Display for Snapshot {
     }
 }
 
+/// The frame `p`'s snapshot asks for, as a BMP, with the image pipeline to run on it: the one
+/// way the proxy and the command line take a snapshot.
+pub fn snapshot(
+    grabber: &ffmpeg::Grabber,
+    input: &ffmpeg::Input,
+    p: &Pipeline,
+    stop: &super::env::Stop,
+) -> Result<(Vec<u8>, Pipeline)> {
+    let s = p.snapshot.as_ref().ok_or_else(|| Error::internal("not a snapshot pipeline"))?;
+    let frame = grabber.grab(input, s, stop)?;
+    let pipeline = frame_pipeline(p, frame.width, frame.height)?;
+    Ok((frame.bmp, pipeline))
+}
+
 /// The pipeline to run on the grabbed `width`×`height` frame (already turned by its rotation
 /// metadata when `ar` asks for it): the quarter turn `ar_h`/`ar_w` need, the snapshot's size
 /// (w and h together are exact, as OSS's "capture as 800×600"), then the request's own actions.

@@ -63,12 +63,27 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         bucket: Option<PathBuf>,
     },
+    /// Internal: decodes one HEIF/AVIF image from standard input for a parent imgedge process,
+    /// which runs it confined and kills it at its deadline.
+    #[command(hide = true)]
+    HeifDecode,
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // libheif cannot be interrupted: AVIF/HEIC decodes run in a child process of this binary.
+    #[cfg(feature = "heif")]
+    if let Ok(exe) = std::env::current_exe() {
+        transform::codec::heif::use_helper(exe);
+    }
     match cli.command {
+        #[cfg(feature = "heif")]
+        Command::HeifDecode => {
+            transform::codec::heif::decode_child_main(Limits::default().max_src_bytes.max(1 << 28))
+        }
+        #[cfg(not(feature = "heif"))]
+        Command::HeifDecode => ExitCode::from(2),
         Command::Serve { config, upgrade } => serve(config.as_deref(), upgrade),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(cfg) => {

@@ -119,3 +119,22 @@ fn wrong_credentials_are_refused_by_the_origin() {
     assert_eq!((e.status, e.xml("Code").as_deref()), (403, Some("AccessDenied")), "{}", e.text());
     assert_eq!(get(&p.addr, "/example.jpg").status, 403);
 }
+
+/// A video in S3: ffmpeg reads it through imgedge's relay, whose ranged GETs are presigned and
+/// carry `If-Match` on the version the request was keyed by.
+#[test]
+fn videos_in_s3_are_snapshotted_through_the_relay() {
+    let (p, s3) = setup("s3-video", "");
+    let clip = s3.bucket("photos").join("clip.mp4");
+    let src = "color=c=0x20c040:s=160x120:r=24:d=1";
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", src, "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = get(&p.addr, "/clip.mp4?x-oss-process=video/snapshot,t_500,f_png");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let px = r.image().to_rgb8().get_pixel(80, 60).0;
+    assert!(px[1] > 150 && px[0] < 80, "{px:?}");
+}

@@ -194,6 +194,11 @@ impl Config {
         Config::parse(EMBEDDED, Path::new("conf"))
     }
 
+    /// The checks that keep imgedge's own stores (state, variant tier) out of every bucket.
+    pub fn check_stores(&self) -> Result<(), ConfigError> {
+        stores::validate(self)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (key, v) in
             [("server.listen", &self.server.listen), ("server.metrics_listen", &self.server.metrics_listen)]

@@ -63,6 +63,9 @@ pub struct Api {
     pub async_queue: usize,
     /// Finished asynchronous tasks whose status is kept for the status endpoint.
     pub async_kept: usize,
+    /// Asynchronous tasks that may render at once (their share of the workers); 0 = half the
+    /// transform workers, at least one. The others wait without taking a turn from requests.
+    pub async_workers: usize,
     /// Seconds a client has to send a whole request body; then 400 RequestTimeout.
     pub body_timeout_s: u64,
 }
@@ -74,6 +77,7 @@ impl Default for Api {
             max_styles: 50,
             async_queue: 64,
             async_kept: 1000,
+            async_workers: 0,
             body_timeout_s: 30,
         }
     }

@@ -6,6 +6,7 @@ use super::{check_url, err, Config, ConfigError, Origin};
 use crate::names::ObjectKey;
 
 pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    buckets_apart(cfg)?;
     private_store(cfg, "state", &cfg.state.store, &cfg.state.prefix)?;
     let c = &cfg.cache;
     if let Some(store) = &c.store {
@@ -42,8 +43,86 @@ pub(super) fn validate(cfg: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// No directory bucket may hold another's directory (or be the same one): the inner bucket's
+/// objects would be readable through the outer one, whatever its own ACL, keys or protection.
+fn buckets_apart(cfg: &Config) -> Result<(), ConfigError> {
+    let roots: Vec<_> = cfg
+        .buckets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match &b.origin {
+            Origin::Dir { path } => Some((i, resolved(path))),
+            _ => None,
+        })
+        .collect();
+    for (n, (i, a)) in roots.iter().enumerate() {
+        for (j, b) in &roots[n + 1..] {
+            if a.starts_with(b) || b.starts_with(a) {
+                return Err(err(
+                    format!("buckets[{j}].origin.path"),
+                    format!("overlaps buckets[{i}]'s directory: objects of one would be readable through the other"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` as the filesystem resolves it once `create_dir_all` has made what is missing: each
+/// existing prefix canonicalised (links followed, as the kernel follows them), `.` dropped and
+/// `..` applied to what was resolved so far, which is what the kernel does for folders that
+/// `create_dir_all` makes on the way (`x/../a` makes `x`, then reaches `a` beside it).
+pub fn resolved(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => {
+                out.push(n);
+                if let Ok(real) = std::fs::canonicalize(&out) {
+                    out = real;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether two endpoint URLs reach one server: scheme, host (case-insensitive; `localhost` is
+/// its loopback addresses) and port (the scheme's default when absent). Other names are
+/// compared as written: checking a configuration never waits on DNS.
 fn same_endpoint(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+    server_of(a).zip(server_of(b)).is_some_and(|((sa, ha, pa), (sb, hb, pb))| {
+        sa == sb && pa == pb && (ha == hb || (loopback(&ha) && loopback(&hb)))
+    })
+}
+
+fn server_of(url: &str) -> Option<(String, String, u16)> {
+    let u = url::Url::parse(url).ok()?;
+    Some((u.scheme().to_string(), u.host_str()?.to_ascii_lowercase(), u.port_or_known_default()?))
+}
+
+fn loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether an HTTP origin's URL reads from S3 bucket `bucket` at `endpoint`: the same server
+/// with a path under `/<bucket>` (path style), or the host `<bucket>.<endpoint host>`.
+fn http_reads_s3(url: &str, endpoint: &str, bucket: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else { return false };
+    let path_style = same_endpoint(url, endpoint)
+        && u.path_segments().and_then(|mut s| s.next()).is_some_and(|first| first == bucket);
+    let virtual_host = server_of(endpoint).is_some_and(|(_, host, port)| {
+        u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&format!("{bucket}.{host}")))
+            && u.port_or_known_default() == Some(port)
+    });
+    path_style || virtual_host
 }
 
 /// `section.store` with keys under `prefix`: writable, and outside every bucket's origin.
@@ -58,11 +137,12 @@ fn private_store(cfg: &Config, section: &str, store: &Origin, prefix: &str) -> R
             Err(err(format!("{section}.store"), "an HTTP origin is read-only: use a dir or s3 store"))
         }
         Origin::Dir { path } => {
-            // Not created yet is fine (the server creates it); inside a bucket is not.
-            let mine = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            // Not created yet is fine (the server creates it); inside a bucket is not, however
+            // the path reaches it (`x/../bucket/state`, a link among existing folders).
+            let mine = resolved(path);
             for (i, b) in cfg.buckets.iter().enumerate() {
                 if let Origin::Dir { path: root } = &b.origin {
-                    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                    let root = resolved(root);
                     if mine.starts_with(&root) || root.starts_with(&mine) {
                         return Err(err(
                             format!("{section}.store.path"),
@@ -76,13 +156,18 @@ fn private_store(cfg: &Config, section: &str, store: &Origin, prefix: &str) -> R
         Origin::S3 { endpoint, bucket, .. } => {
             check_url(endpoint).map_err(|m| err(format!("{section}.store.endpoint"), m))?;
             for (i, b) in cfg.buckets.iter().enumerate() {
-                if let Origin::S3 { endpoint: e, bucket: other, .. } = &b.origin {
-                    if same_endpoint(e, endpoint) && other == bucket {
-                        return Err(err(
-                            format!("{section}.store.bucket"),
-                            format!("is buckets[{i}]'s origin: {what} would be readable as objects"),
-                        ));
+                let served = match &b.origin {
+                    Origin::S3 { endpoint: e, bucket: other, .. } => {
+                        same_endpoint(e, endpoint) && other == bucket
                     }
+                    Origin::Http { url } => http_reads_s3(url, endpoint, bucket),
+                    Origin::Dir { .. } => false,
+                };
+                if served {
+                    return Err(err(
+                        format!("{section}.store.bucket"),
+                        format!("is read by buckets[{i}]'s origin: {what} would be readable as objects"),
+                    ));
                 }
             }
             Ok(())

@@ -151,3 +151,82 @@ fn state_must_not_be_readable_as_objects() {
     assert_eq!(Config::parse(&format!("{key}{}", conf("")), &dir).unwrap_err().path, "access_keys[0].write");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Paths that reach a bucket only once resolved: through a folder that does not exist yet (the
+/// server makes `x`, then `..` leads into the bucket), or through a link among existing folders.
+#[test]
+fn stores_are_checked_where_their_paths_resolve_not_as_written() {
+    let dir = std::env::temp_dir().join(format!("imgedge-conf-resolve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pub")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("pub"), dir.join("alias")).unwrap();
+    let conf = |section: &str, path: &str| {
+        format!(
+            "[[buckets]]\nname = \"pub\"\n[buckets.origin]\ntype = \"dir\"\npath = \"pub\"\n{section}type = \"dir\"\npath = \"{path}\"\n"
+        )
+    };
+    for (section, key) in [("[state.store]\n", "state.store.path"), ("[cache.store]\n", "cache.store.path")] {
+        for path in ["x/../pub/.imgedge-state", "./y/z/../../pub/.t", "alias/.state", "alias/new/../.s"] {
+            let e = Config::parse(&conf(section, path), &dir).unwrap_err();
+            assert_eq!(e.path, key, "{section} {path}: {e}");
+        }
+        assert!(Config::parse(&conf(section, "x/../elsewhere"), &dir).is_ok(), "{section}");
+    }
+    assert!(!dir.join("x").exists(), "checking makes no folder");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Two directory buckets never share files: nested, equal, or equal through a link.
+#[test]
+fn directory_buckets_never_overlap() {
+    let dir = std::env::temp_dir().join(format!("imgedge-conf-nest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pub/private")).unwrap();
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("pub"), dir.join("alias")).unwrap();
+    let two = |a: &str, b: &str| {
+        format!(
+            "[[buckets]]\nname = \"one\"\n[buckets.origin]\ntype = \"dir\"\npath = \"{a}\"\n[[buckets]]\nname = \"two\"\nacl = \"private\"\n[buckets.origin]\ntype = \"dir\"\npath = \"{b}\"\n"
+        )
+    };
+    for (a, b) in [("pub", "pub/private"), ("pub/private", "pub"), ("pub", "alias"), ("pub", "./pub")] {
+        assert_eq!(Config::parse(&two(a, b), &dir).unwrap_err().path, "buckets[1].origin.path", "{a} {b}");
+    }
+    assert!(Config::parse(&two("pub", "other"), &dir).is_ok());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// An S3 store is readable through a bucket whose origin reaches the same S3 bucket by another
+/// spelling of the endpoint, or through a plain HTTP origin on that server.
+#[test]
+fn s3_stores_are_compared_by_server_not_by_spelling() {
+    let dir = std::env::temp_dir();
+    let s3 = |endpoint: &str, bucket: &str| {
+        format!("type = \"s3\"\nendpoint = \"{endpoint}\"\nregion = \"r\"\nbucket = \"{bucket}\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n")
+    };
+    let conf = |origin: String, store: String| {
+        format!("[[buckets]]\nname = \"pub\"\n[buckets.origin]\n{origin}[state.store]\n{store}")
+    };
+    let http = |url: &str| format!("type = \"http\"\nurl = \"{url}\"\n");
+    let store = s3("http://127.0.0.1:9000", "pub");
+    for origin in [
+        s3("http://localhost:9000/", "pub"),
+        s3("HTTP://127.0.0.1:9000", "pub"),
+        http("http://localhost:9000/pub/"),
+        http("http://127.0.0.1:9000/pub"),
+    ] {
+        let e = Config::parse(&conf(origin.clone(), store.clone()), &dir).unwrap_err();
+        assert_eq!(e.path, "state.store.bucket", "{origin}: {e}");
+    }
+    let virtual_host = conf(http("http://pub.s3.example:80/"), s3("http://s3.example", "pub"));
+    assert_eq!(Config::parse(&virtual_host, &dir).unwrap_err().path, "state.store.bucket");
+    for origin in [
+        s3("http://127.0.0.1:9001", "pub"),
+        s3("http://127.0.0.1:9000", "other"),
+        http("http://127.0.0.1:9000/other/"),
+    ] {
+        assert!(Config::parse(&conf(origin.clone(), store.clone()), &dir).is_ok(), "{origin}");
+    }
+}

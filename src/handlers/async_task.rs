@@ -34,6 +34,9 @@ pub fn submit(
     app.tasks.admit(&id, &bucket.name)?;
     let (app2, bucket2, id2) = (app.clone(), bucket.clone(), id.clone());
     tokio::spawn(async move {
+        // Queued until one of the background places is free: waiting here takes nothing that
+        // interactive requests need.
+        let Ok(place) = app2.workers.background().await else { return };
         app2.tasks.set(&id2, State::Running);
         // Like a client request, a task's origin reads share one total_ms deadline.
         let run = crate::storage::within_request(saveas::execute(&app2, &bucket2, &plan, true));
@@ -45,6 +48,7 @@ pub fn submit(
             },
             Err(e) => State::Failed { code: e.code.to_string(), message: e.message.to_string() },
         };
+        drop(place);
         tracing::info!(task = %id2, state = state.name(), "asynchronous task finished");
         app2.tasks.set(&id2, state);
     });

@@ -51,9 +51,9 @@ pub async fn raw(_app: &Arc<App>, bucket: &Bucket, key: &ObjectKey, req: &Req) -
     match bucket.store.raw() {
         RawAccess::Proxy(remote) => Ok(Reply::Proxy(remote, key.clone())),
         RawAccess::Dir(d) => {
-            let (path, meta) = d.stat(key).await?;
+            let (file, meta) = d.open(key).await?;
             let cond = Conditional::of(&req.headers);
-            Ok(Reply::Answer(raw::raw(&path, key, &meta, &cond, req.header("range"))))
+            Ok(Reply::Answer(raw::raw(file, key, &meta, &cond, req.header("range"))))
         }
     }
 }

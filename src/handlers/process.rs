@@ -18,6 +18,7 @@ use crate::proxy::cache::Variant;
 use crate::proxy::metrics::metrics;
 use crate::proxy::respond::{Answer, Body};
 use crate::proxy::tier::Entry;
+use crate::storage::relay::Relay;
 use crate::storage::{check_size, Meta, RawAccess};
 use crate::transform::video::ffmpeg::Input;
 use crate::transform::{self, text::Fonts, Code, Env, Prefetched, Rendered, Stop};
@@ -164,7 +165,8 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
     let (src, pipeline, mut ticket) = match &job.pipeline.snapshot {
         None => (bucket.store.get(&job.object, max).await?.bytes, job.pipeline.clone(), ticket),
         Some(_) => {
-            let input = video_input(bucket, &job.object).await?;
+            // The relay (remote origins) serves ffmpeg until the grab has ended.
+            let (input, relay) = video_input(bucket, &job.object, &meta).await?;
             // ffmpeg gets its own deadline and is killed if this future is dropped.
             let stop = Stop::within(app.process_timeout);
             let _stop_on_drop = StopOnDrop(stop.clone());
@@ -176,7 +178,12 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
             };
             let (ticket, frame) =
                 if patient { app.workers.run_patient(grab).await? } else { app.workers.run(grab).await? };
-            let (bmp, pipeline) = frame?;
+            // When the origin failed ffmpeg, that is the answer, not "not a video".
+            let (bmp, pipeline) = frame.map_err(|e| match relay.as_ref().and_then(|r| r.failure()) {
+                Some(origin) => origin,
+                None => e.into(),
+            })?;
+            drop(relay);
             (bmp, pipeline, ticket)
         }
     };
@@ -234,11 +241,19 @@ pub async fn render(app: &App, bucket: &Bucket, job: &Job, patient: bool) -> Res
 }
 
 /// Where ffmpeg reads a video from: the file of a directory bucket (resolved inside it, off the
-/// async threads), else the origin's URL, which it reads in ranges.
-async fn video_input(bucket: &Bucket, key: &ObjectKey) -> Result<Input, OssError> {
+/// async threads), else a relay on loopback that reads the origin's ranges for it (ffmpeg
+/// never dials an origin itself: no redirect it could follow, no address we would not use).
+async fn video_input(
+    bucket: &Bucket,
+    key: &ObjectKey,
+    meta: &Meta,
+) -> Result<(Input, Option<Relay>), OssError> {
     match bucket.store.raw() {
-        RawAccess::Dir(d) => Ok(Input::File(d.stat(key).await?.0)),
-        RawAccess::Proxy(remote) => Ok(Input::Url(remote.get_url(key)?)),
+        RawAccess::Dir(d) => Ok((Input::File(d.stat(key).await?.0), None)),
+        RawAccess::Proxy(remote) => {
+            let relay = Relay::start(remote, key, meta).await?;
+            Ok((Input::Url(relay.url().to_string()), Some(relay)))
+        }
     }
 }
 

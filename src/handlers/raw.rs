@@ -27,8 +27,9 @@ pub fn etag_matches(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
-/// A raw object of a directory bucket, with conditional requests and a single byte range.
-pub fn raw(path: &std::path::Path, key: &str, src: &Meta, cond: &Conditional, range: Option<&str>) -> Answer {
+/// A raw object of a directory bucket, with conditional requests and a single byte range: the
+/// headers describe `file`, opened once, and the bytes are that file's.
+pub fn raw(file: std::fs::File, key: &str, src: &Meta, cond: &Conditional, range: Option<&str>) -> Answer {
     let size = src.size.unwrap_or(0);
     let base = |status, body| {
         Answer::new(status, body)
@@ -48,21 +49,17 @@ pub fn raw(path: &std::path::Path, key: &str, src: &Meta, cond: &Conditional, ra
         return base(304, Body::Empty);
     }
     let ctype = content_type(key);
-    let full = || {
-        base(200, Body::File { path: path.to_path_buf(), start: 0, len: size }).header("content-type", ctype)
-    };
+    let full = |file| base(200, Body::File { file, start: 0, len: size }).header("content-type", ctype);
     let Some(range) = range else {
-        return full();
+        return full(file);
     };
     match parse_range(range, size) {
-        Some(Ok((start, end))) => {
-            base(206, Body::File { path: path.to_path_buf(), start, len: end - start + 1 })
-                .header("content-type", ctype)
-                .header("content-range", format!("bytes {start}-{end}/{size}"))
-        }
+        Some(Ok((start, end))) => base(206, Body::File { file, start, len: end - start + 1 })
+            .header("content-type", ctype)
+            .header("content-range", format!("bytes {start}-{end}/{size}")),
         Some(Err(())) => base(416, Body::Empty).header("content-range", format!("bytes */{size}")),
         // Multiple or malformed ranges: the whole object, as RFC 9110 allows.
-        None => full(),
+        None => full(file),
     }
 }
 

@@ -58,6 +58,9 @@ impl App {
         let rt =
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         let state = Arc::new(open_state(&cfg.state, &cfg.origin)?);
+        let tier = Tier::open(&cfg.cache, &cfg.origin)?.map(Arc::new);
+        // Again now that the stores' folders exist: what they resolve to is no longer a guess.
+        cfg.check_stores().map_err(|e| e.to_string())?;
         let mut buckets = HashMap::new();
         let mut custom = Vec::new();
         for b in &cfg.buckets {
@@ -89,11 +92,12 @@ impl App {
                 cfg.server.queue,
                 Duration::from_millis(cfg.server.queue_wait_ms),
                 cfg.limits.memory_budget_bytes,
+                cfg.api.async_workers,
             ),
             process_timeout: Duration::from_millis(cfg.limits.process_timeout_ms),
             video: grabber(cfg),
             cache: VariantCache::new(cfg.cache.capacity_bytes, Duration::from_secs(cfg.cache.ttl_s)),
-            tier: Tier::open(&cfg.cache, &cfg.origin)?.map(Arc::new),
+            tier,
             // Answers name headers with static strings; one small string per process.
             tag_header: Box::leak(cfg.cache.tag_header.clone().into_boxed_str()),
             state,
@@ -159,16 +163,13 @@ fn open_state(st: &config::State, timeouts: &config::OriginTimeouts) -> Result<S
     Ok(StateStore::new(store, &st.prefix))
 }
 
-/// ffmpeg as configured; remote videos get the origin's first-byte timeout per read and the
-/// CA bundle HTTPS origins are verified against (`SSL_CERT_FILE` overrides it, as for ours).
+/// ffmpeg as configured; remote videos reach it through a relay, whose reads wait at most the
+/// origin's first-byte timeout.
 fn grabber(cfg: &Config) -> Grabber {
-    let ca = std::env::var_os("SSL_CERT_FILE")
-        .map_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into(), std::path::PathBuf::from);
     Grabber {
         program: cfg.video.ffmpeg.clone(),
         memory_bytes: cfg.video.memory_bytes,
         max_pixels: cfg.video.max_pixels,
         io_timeout: Duration::from_millis(cfg.origin.first_byte_ms),
-        ca_file: Some(ca).filter(|p| p.is_file()),
     }
 }

@@ -12,9 +12,10 @@ use crate::error::OssError;
 /// A response body.
 pub enum Body {
     Bytes(Bytes),
-    /// A byte range of a local file, streamed in chunks.
+    /// A byte range of a local file already open (its headers were made from its own `fstat`),
+    /// streamed in chunks.
     File {
-        path: std::path::PathBuf,
+        file: std::fs::File,
         start: u64,
         len: u64,
     },
@@ -93,16 +94,16 @@ pub async fn send(session: &mut Session, answer: Answer, request_id: &str) -> Re
     }
     match answer.body {
         Body::Bytes(b) => session.write_response_body(Some(b), true).await?,
-        Body::File { path, start, len } => send_file(session, &path, start, len).await?,
+        Body::File { file, start, len } => send_file(session, file, start, len).await?,
         Body::Empty => {}
     }
     Ok(())
 }
 
-async fn send_file(session: &mut Session, path: &std::path::Path, start: u64, len: u64) -> Result<()> {
+async fn send_file(session: &mut Session, file: std::fs::File, start: u64, len: u64) -> Result<()> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let io = |_| pingora::Error::new(pingora::ErrorType::InternalError);
-    let mut f = tokio::fs::File::open(path).await.map_err(io)?;
+    let mut f = tokio::fs::File::from_std(file);
     f.seek(std::io::SeekFrom::Start(start)).await.map_err(io)?;
     let mut left = len;
     let mut buf = vec![0u8; 64 * 1024];

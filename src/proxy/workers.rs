@@ -6,7 +6,10 @@
 //! these the answer is an immediate (or bounded-wait) 503, so overload never queues without
 //! bound, never fetches sources it cannot process soon, and never holds more memory than budgeted.
 //! Turns are why 64 waiting requests hold 4 sources, not 64, and are served first come first
-//! served (docs/decisions.md "Admission").
+//! served (docs/decisions.md "Admission"). Background work (asynchronous tasks) waits for turns,
+//! workers and memory without a deadline, so it first takes one of a few background places:
+//! at most that many tasks stand in those queues, and a backlog of tasks never fills the turns
+//! interactive requests need.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,6 +32,8 @@ pub struct Workers {
     /// The memory budget, in KiB.
     memory: Arc<Semaphore>,
     memory_kib: u32,
+    /// Background renders that may be admitted at once.
+    background: Arc<Semaphore>,
 }
 
 /// A render's admission: its slot and the memory reserved for it, released when dropped (which
@@ -69,10 +74,18 @@ impl Drop for QueuePlace<'_> {
 }
 
 impl Workers {
-    /// `workers` 0 means one per core; `memory_bytes` is the budget shared by all renders.
-    pub fn new(workers: usize, queue: usize, wait: Duration, memory_bytes: u64) -> Workers {
+    /// `workers` 0 means one per core; `memory_bytes` is the budget shared by all renders;
+    /// `background` 0 means half the workers, at least one.
+    pub fn new(
+        workers: usize,
+        queue: usize,
+        wait: Duration,
+        memory_bytes: u64,
+        background: usize,
+    ) -> Workers {
         let n =
             if workers == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { workers };
+        let background = if background == 0 { (n / 2).max(1) } else { background.min(n) };
         let memory_kib = u32::try_from(memory_bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
         Workers {
             permits: Arc::new(Semaphore::new(n)),
@@ -83,7 +96,13 @@ impl Workers {
             turns: Arc::new(Semaphore::new(2 * n)),
             memory: Arc::new(Semaphore::new(memory_kib as usize)),
             memory_kib,
+            background: Arc::new(Semaphore::new(background)),
         }
+    }
+
+    /// A background place, waited for as long as it takes; held for the whole background render.
+    pub async fn background(&self) -> Result<OwnedSemaphorePermit, OssError> {
+        self.background.clone().acquire_owned().await.map_err(|_| OssError::internal())
     }
 
     /// A slot among the renders in flight, before the source is fetched: none free is a 503 at
@@ -210,7 +229,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn turns_bound_fetched_sources_and_the_queue_answers_busy_at_once() {
-        let w = Arc::new(Workers::new(1, 1, Duration::from_secs(5), 1 << 30));
+        let w = Arc::new(Workers::new(1, 1, Duration::from_secs(5), 1 << 30, 0));
         // One worker: two turns (one running, one ready), taken at once.
         let (mut a, mut b) = (w.admit(true).unwrap(), w.admit(true).unwrap());
         w.turn(&mut a, false).await.unwrap();
@@ -239,7 +258,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn turns_go_first_come_first_served() {
-        let w = Arc::new(Workers::new(1, 8, Duration::from_secs(5), 1 << 30));
+        let w = Arc::new(Workers::new(1, 8, Duration::from_secs(5), 1 << 30, 0));
         let mut held = Vec::new();
         for _ in 0..2 {
             let mut t = w.admit(true).unwrap();
@@ -268,7 +287,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waits_are_bounded() {
-        let w = Arc::new(Workers::new(1, 4, Duration::from_millis(100), 1 << 30));
+        let w = Arc::new(Workers::new(1, 4, Duration::from_millis(100), 1 << 30, 0));
         let (mut a, mut b, mut c) = (w.admit(true).unwrap(), w.admit(true).unwrap(), w.admit(true).unwrap());
         w.turn(&mut a, false).await.unwrap();
         w.turn(&mut b, false).await.unwrap();
@@ -294,7 +313,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn admission_bounds_slots_and_memory() {
-        let w = Workers::new(1, 1, Duration::from_millis(100), 10 << 20);
+        let w = Workers::new(1, 1, Duration::from_millis(100), 10 << 20, 0);
         // One worker + one queue place: two slots, the third request is refused before it
         // fetches anything; patient ones (async tasks) are bounded elsewhere.
         let (a, b) = (w.admit(false).unwrap(), w.admit(false).unwrap());

@@ -46,6 +46,24 @@ impl DirStore {
         })
         .await
     }
+
+    /// The file of `key`, opened, with the metadata of that very file (one open, one `fstat`):
+    /// a write renames a new file over the key, and headers taken from a `stat` before the open
+    /// could describe the old file while the bytes come from the new one. Off the async threads.
+    pub async fn open(&self, key: &ObjectKey) -> Result<(std::fs::File, Meta), OssError> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || (DirStore { root }).open_blocking(&key)).await
+    }
+
+    fn open_blocking(&self, key: &ObjectKey) -> Result<(std::fs::File, Meta), OssError> {
+        let path = self.resolve_blocking(key).ok_or_else(OssError::no_such_key)?;
+        let f = std::fs::File::open(&path).map_err(|_| OssError::no_such_key())?;
+        let md = f.metadata().map_err(|_| OssError::no_such_key())?;
+        if !md.is_file() {
+            return Err(OssError::no_such_key());
+        }
+        Ok((f, meta_of(&md)))
+    }
 }
 
 /// Validators of a file: inode, size and modification time, as web servers make them. The inode
@@ -78,29 +96,31 @@ impl ObjectStore for DirStore {
     }
 
     async fn get(&self, key: &ObjectKey, max_bytes: u64) -> Result<Object, OssError> {
-        let (path, meta) = self.stat(key).await?;
-        check_size(meta.size.unwrap_or(0), max_bytes)?;
-        // Sized from the stat: growing by doubling would copy the object about log₂ n times.
-        let cap = (meta.size.unwrap_or(0).min(max_bytes) + 1) as usize;
-        let bytes = blocking(move || {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || {
             use std::io::Read;
-            let mut buf = Vec::with_capacity(cap);
-            let f = std::fs::File::open(&path).map_err(|_| OssError::no_such_key())?;
-            // The file may have grown since the stat: never read past the limit.
+            // The bytes and the validator of one file (see [`DirStore::open`]).
+            let (f, meta) = (DirStore { root }).open_blocking(&key)?;
+            check_size(meta.size.unwrap_or(0), max_bytes)?;
+            // Sized from the fstat: growing by doubling would copy the object about log₂ n times.
+            let mut buf = Vec::with_capacity((meta.size.unwrap_or(0).min(max_bytes) + 1) as usize);
+            // A file written in place (not by us) may grow: never read past the limit.
             f.take(max_bytes + 1).read_to_end(&mut buf).map_err(|_| OssError::no_such_key())?;
             check_size(buf.len() as u64, max_bytes)?;
-            Ok(buf)
+            Ok(Object { bytes: buf, meta })
         })
-        .await?;
-        Ok(Object { bytes, meta })
+        .await
     }
 
     async fn put(&self, key: &ObjectKey, body: Bytes, _content_type: &str) -> Result<Meta, OssError> {
         let (root, key) = (self.root.clone(), key.clone());
         blocking(move || {
-            write_atomic(&root, &key, &body).map_err(|e| {
-                tracing::warn!(error = %e, key = %key, "directory write failed");
-                OssError::internal()
+            write_atomic(&root, &key, &body).map_err(|e| match e {
+                WriteError::Key(e) => e,
+                WriteError::Io(e) => {
+                    tracing::warn!(error = %e, key = %key, "directory write failed");
+                    OssError::internal()
+                }
             })
         })
         .await
@@ -167,22 +187,96 @@ fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<Listed>) {
     }
 }
 
-/// Writes `body` as `key` below `root`, atomically (see the module comment). Blocking.
-pub fn write_atomic(root: &Path, key: &ObjectKey, body: &[u8]) -> std::io::Result<Meta> {
-    use std::io::{Error, ErrorKind};
-    let target = root.join(key.as_str());
-    let name = target.file_name().ok_or_else(|| Error::new(ErrorKind::InvalidInput, "no file name"))?;
-    let name = name.to_os_string();
-    let parent = target.parent().unwrap_or(root);
-    std::fs::create_dir_all(parent)?;
-    // A symbolic link among the key's directories must not lead the write outside the root.
-    let parent = std::fs::canonicalize(parent)?;
-    if !parent.starts_with(root) {
-        return Err(Error::new(ErrorKind::PermissionDenied, "the key's directory leaves the bucket"));
+/// Why a write failed: the key cannot be an object of this directory (the client's fault, an
+/// OSS 4xx), or the filesystem failed (500, logged).
+#[derive(Debug)]
+pub enum WriteError {
+    Key(OssError),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for WriteError {
+    fn from(e: std::io::Error) -> Self {
+        WriteError::Io(e)
     }
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Key(e) => write!(f, "{}: {}", e.code, e.message),
+            WriteError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+/// A key a directory cannot hold because of what is already there: a folder where the object
+/// would be, or an object where one of its folders would be. OSS's flat namespace has no such
+/// conflict; its hierarchical-namespace buckets answer 409 as here.
+fn conflict(what: &'static str) -> WriteError {
+    WriteError::Key(OssError::new(409, "FileAlreadyExists", None, what))
+}
+
+/// The folder of `key` below `root`, made one level at a time. Each level is checked to be a
+/// directory inside the root before the next is made, so a symbolic link among the key's
+/// folders can never make (or write into) a directory outside the bucket. Links that stay
+/// inside the root are followed, as reads follow them. Blocking.
+fn key_folder(root: &Path, key: &ObjectKey) -> Result<PathBuf, WriteError> {
+    let mut dir = root.to_path_buf();
+    let mut parts: Vec<&str> = key.as_str().split('/').collect();
+    parts.pop();
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        let next = dir.join(part);
+        // Twice at most: a folder another writer made between our look and our mkdir is fine.
+        let mut made = false;
+        dir = loop {
+            match std::fs::symlink_metadata(&next) {
+                Ok(md) if md.is_dir() => break next,
+                Ok(md) if md.file_type().is_symlink() => {
+                    let to = std::fs::canonicalize(&next).map_err(|_| outside())?;
+                    if !to.starts_with(root) {
+                        return Err(outside());
+                    }
+                    if !to.is_dir() {
+                        return Err(conflict("An object exists where the key has a folder."));
+                    }
+                    break to;
+                }
+                Ok(_) => return Err(conflict("An object exists where the key has a folder.")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !made => {
+                    match std::fs::create_dir(&next) {
+                        Ok(()) => break next,
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => made = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+    }
+    Ok(dir)
+}
+
+fn outside() -> WriteError {
+    WriteError::Key(OssError::access_denied(None, "The key's folder leads outside the bucket."))
+}
+
+/// Writes `body` as `key` below `root`, atomically (see the module comment). Blocking.
+pub fn write_atomic(root: &Path, key: &ObjectKey, body: &[u8]) -> Result<Meta, WriteError> {
+    let Some(name) = key.as_str().rsplit('/').next().filter(|n| !n.is_empty()) else {
+        // `photos/`: a folder marker in OSS's flat namespace, not a file a directory can hold.
+        return Err(WriteError::Key(OssError::new(
+            400,
+            "InvalidObjectName",
+            None,
+            "A directory bucket cannot store an object whose key ends with '/'.",
+        )));
+    };
+    let name = std::ffi::OsString::from(name);
+    let parent = key_folder(root, key)?;
     let target = parent.join(&name);
-    if target.is_dir() {
-        return Err(Error::new(ErrorKind::AlreadyExists, "a directory has this key"));
+    if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
+        return Err(conflict("A folder exists with the object's key."));
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let temp = parent.join(format!(
@@ -317,10 +411,26 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(base.join("outside"), base.join("bucket/link")).unwrap();
         let store = DirStore::new(base.join("bucket")).unwrap();
-        assert!(store.put(&key("link/x.jpg"), Bytes::from_static(b"x"), "").await.is_err());
-        assert!(listing(&base.join("outside")).is_empty());
+        let put = |k: &'static str| {
+            let store = &store;
+            async move { store.put(&key(k), Bytes::from_static(b"x"), "").await }
+        };
+        assert_eq!(put("link/x.jpg").await.unwrap_err().status, 403);
+        // No folder is made outside either, however deep the key goes past the link.
+        assert_eq!(put("link/newdir/x.jpg").await.unwrap_err().status, 403);
+        assert_eq!(put("link/a/b/c/x.jpg").await.unwrap_err().status, 403);
+        assert!(std::fs::read_dir(base.join("outside")).unwrap().next().is_none());
+        // A folder where the object would be, an object where a folder would be, a folder key.
         std::fs::create_dir_all(base.join("bucket/adir")).unwrap();
-        assert!(store.put(&key("adir"), Bytes::from_static(b"x"), "").await.is_err());
+        assert_eq!(put("adir").await.unwrap_err().status, 409);
+        put("afile.jpg").await.unwrap();
+        assert_eq!(put("afile.jpg/x.jpg").await.unwrap_err().status, 409);
+        assert_eq!(put("adir/").await.unwrap_err().code, "InvalidObjectName");
+        // A link that stays inside the bucket is a folder like any other.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("bucket/adir"), base.join("bucket/inner")).unwrap();
+        put("inner/deep/x.jpg").await.unwrap();
+        assert!(base.join("bucket/adir/deep/x.jpg").is_file());
         std::fs::remove_dir_all(base).ok();
     }
 }

@@ -6,6 +6,8 @@
 //! one [`Deadline`].
 
 pub mod dir;
+mod listing;
+pub mod relay;
 pub mod remote;
 pub mod s3;
 

@@ -94,7 +94,7 @@ pub struct Fetched {
     pub meta: RemoteMeta,
 }
 
-fn bad_gateway() -> OssError {
+pub(super) fn bad_gateway() -> OssError {
     OssError::new(502, "BadGateway", None, "The origin could not be read.")
 }
 
@@ -125,6 +125,20 @@ impl Remote {
     /// Whether writes are possible (S3 origins).
     pub fn writable(&self) -> bool {
         self.s3.is_some()
+    }
+
+    pub(super) fn s3(&self) -> Option<&S3Signer> {
+        self.s3.as_ref()
+    }
+
+    /// The origin's `host[:port]`, for logs.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// Gives a connection whose response was read to its end back to the pool.
+    pub(super) async fn release(&self, session: HttpSession, peer: &HttpPeer) {
+        self.connector.release_http_session(session, peer, Some(Duration::from_secs(60))).await;
     }
 
     fn new(u: &Url, s3: Option<S3Signer>, timeouts: &OriginTimeouts) -> Result<Remote, String> {
@@ -169,13 +183,6 @@ impl Remote {
         }
     }
 
-    /// The absolute URL of a `GET` of `key` (presigned for S3 origins), for a reader outside
-    /// pingora: ffmpeg's range requests for a video snapshot.
-    pub fn get_url(&self, key: &str) -> Result<String, OssError> {
-        let scheme = if self.tls { "https" } else { "http" };
-        Ok(format!("{scheme}://{}{}", self.authority, self.path_for("GET", key)?))
-    }
-
     /// Turns the client's request, as pingora copied it, into the origin's: its path (no client
     /// query: OSS signatures and processing parameters are ours), its Host, and none of the
     /// client's credentials.
@@ -193,7 +200,7 @@ impl Remote {
         Ok(())
     }
 
-    fn total(&self) -> Duration {
+    pub(super) fn total(&self) -> Duration {
         Duration::from_millis(self.timeouts.total_ms)
     }
 
@@ -202,7 +209,7 @@ impl Remote {
         let exchange = async {
             let (session, peer) = self.exchange("HEAD", key).await?;
             let meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
-            self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+            self.release(session, &peer).await;
             Ok(meta)
         };
         by(Deadline::of_request(self.total()), exchange).await
@@ -226,7 +233,7 @@ impl Remote {
         if meta.size.is_some_and(|n| n != body.len() as u64) {
             return Err(bad_gateway());
         }
-        self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+        self.release(session, &peer).await;
         Ok(Fetched { bytes: body.to_vec(), meta })
     }
 
@@ -246,15 +253,38 @@ impl Remote {
         body: Option<(&Bytes, &str)>,
     ) -> Result<(HttpSession, HttpPeer), OssError> {
         let path = self.path_for(method, key)?;
-        self.exchange_at(method, &path, body).await
+        self.exchange_at(method, &path, body, &[]).await
     }
 
-    /// [`Remote::exchange_with`] on an upstream path and query already made.
-    async fn exchange_at(
+    /// GETs `range` (`bytes=a-` or `bytes=a-b`) of `key`, only while its ETag is still
+    /// `if_match` (then a changed object is a 412, not bytes of two versions): the response
+    /// head, 200 or 206, and the session to read the body from. Within `total_ms` of its own.
+    pub async fn open_range(
+        &self,
+        key: &str,
+        range: &str,
+        if_match: Option<&str>,
+    ) -> Result<(HttpSession, RemoteMeta, u16), OssError> {
+        let path = self.path_for("GET", key)?;
+        let mut headers = vec![("range", range)];
+        headers.extend(if_match.map(|e| ("if-match", e)));
+        let exchange = async {
+            let (session, _) = self.exchange_at("GET", &path, None, &headers).await?;
+            let head = session.response_header().ok_or_else(bad_gateway)?;
+            let (meta, status) = (RemoteMeta::of(head), head.status.as_u16());
+            Ok((session, meta, status))
+        };
+        by(Deadline::after(self.total()), exchange).await
+    }
+
+    /// [`Remote::exchange_with`] on an upstream path and query already made, with `headers`
+    /// added (a `range` makes 206 an answer too).
+    pub(super) async fn exchange_at(
         &self,
         method: &str,
         path: &str,
         body: Option<(&Bytes, &str)>,
+        headers: &[(&'static str, &str)],
     ) -> Result<(HttpSession, HttpPeer), OssError> {
         let peer = self.peer();
         // The whole exchange is under the caller's total deadline; the pool is finite, so stale
@@ -264,7 +294,7 @@ impl Remote {
                 tracing::debug!(error = %e, origin = %self.authority, "origin connection failed");
                 bad_gateway()
             })?;
-            match self.send(&mut session, method, path, body).await {
+            match self.send(&mut session, method, path, body, headers).await {
                 Ok(()) => break session,
                 Err(e) if e.etype() == &pingora::ErrorType::ReadTimedout => {
                     tracing::debug!(origin = %self.authority, "no response head within first_byte_ms");
@@ -283,6 +313,8 @@ impl Remote {
         match status {
             200 => Ok((session, peer)),
             204 if method == "DELETE" => Ok((session, peer)),
+            206 if headers.iter().any(|(n, _)| *n == "range") => Ok((session, peer)),
+            412 => Err(OssError::new(502, "BadGateway", None, "The object changed while it was read.")),
             404 => Err(OssError::no_such_key()),
             403 => Err(OssError::access_denied(None, "The origin refused access to the object.")),
             _ => {
@@ -300,10 +332,14 @@ impl Remote {
         method: &str,
         path: &str,
         body: Option<(&Bytes, &str)>,
+        headers: &[(&'static str, &str)],
     ) -> pingora::Result<()> {
-        let mut req = RequestHeader::build(method, path.as_bytes(), Some(4))?;
+        let mut req = RequestHeader::build(method, path.as_bytes(), Some(4 + headers.len()))?;
         req.insert_header("host", &self.authority)?;
         req.insert_header("user-agent", "imgedge")?;
+        for (name, value) in headers {
+            req.insert_header(*name, *value)?;
+        }
         if let Some((bytes, ctype)) = body {
             req.insert_header("content-length", bytes.len().to_string())?;
             req.insert_header("content-type", ctype)?;
@@ -330,7 +366,7 @@ impl Remote {
             let (mut session, peer) = self.exchange_with("PUT", key, Some((&body, content_type))).await?;
             let mut meta = session.response_header().map(RemoteMeta::of).ok_or_else(bad_gateway)?;
             while session.read_response_body().await.map_err(|_| bad_gateway())?.is_some() {}
-            self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+            self.release(session, &peer).await;
             meta.size = Some(len);
             Ok(meta)
         };
@@ -344,7 +380,7 @@ impl Remote {
             match self.exchange("DELETE", key).await {
                 Ok((mut session, peer)) => {
                     while session.read_response_body().await.map_err(|_| bad_gateway())?.is_some() {}
-                    self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
+                    self.release(session, &peer).await;
                     Ok(())
                 }
                 Err(e) if e.status == 404 => Ok(()),
@@ -355,87 +391,8 @@ impl Remote {
     }
 }
 
-impl Remote {
-    /// Up to `max` objects under `prefix` (S3 origins), page by page (ListObjectsV2), within
-    /// `total_ms` of its own.
-    pub async fn list(&self, prefix: &str, max: usize) -> Result<Vec<Listed>, OssError> {
-        let s3 = self.s3.as_ref().ok_or_else(|| {
-            OssError::new(501, "NotImplemented", None, "An HTTP origin cannot list objects.")
-        })?;
-        let pages = async {
-            let (mut out, mut token) = (Vec::new(), None::<String>);
-            loop {
-                let path = s3.presign_list(prefix, token.as_deref());
-                let (mut session, peer) = self.exchange_at("GET", &path, None).await?;
-                let mut body = BytesMut::new();
-                while let Some(chunk) = session.read_response_body().await.map_err(|_| bad_gateway())? {
-                    if body.len() + chunk.len() > MAX_LIST_PAGE_BYTES {
-                        return Err(bad_gateway());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                self.connector.release_http_session(session, &peer, Some(Duration::from_secs(60))).await;
-                let text = std::str::from_utf8(&body).map_err(|_| bad_gateway())?;
-                let page: ListPage = quick_xml::de::from_str(text).map_err(|e| {
-                    tracing::debug!(error = %e, origin = %self.authority, "unparsable listing");
-                    bad_gateway()
-                })?;
-                // The signed request asks for `encoding-type=url`: keys arrive percent-encoded.
-                let url = page.encoding_type.as_deref() == Some("url");
-                for c in page.contents {
-                    let key = match url {
-                        true => percent_encoding::percent_decode_str(&c.key)
-                            .decode_utf8()
-                            .map_err(|_| bad_gateway())?
-                            .into_owned(),
-                        false => c.key,
-                    };
-                    let modified = parse_iso8601(&c.last_modified).unwrap_or(std::time::UNIX_EPOCH);
-                    out.push(Listed { key, size: c.size, modified });
-                }
-                match page.next_continuation_token {
-                    Some(t) if out.len() < max => token = Some(t),
-                    _ => break,
-                }
-            }
-            out.truncate(max);
-            Ok(out)
-        };
-        by(Deadline::after(self.total()), pages).await
-    }
-}
-
-/// The parts of a ListObjectsV2 page imgedge reads (S3-compatible servers differ in the rest:
-/// s3s-fs, for one, sends no ETag).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListPage {
-    #[serde(default)]
-    contents: Vec<ListEntry>,
-    next_continuation_token: Option<String>,
-    encoding_type: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListEntry {
-    key: String,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    last_modified: String,
-}
-
-/// A listing page is about 300 bytes per key and at most 1000 keys: 4 MiB is damage.
-const MAX_LIST_PAGE_BYTES: usize = 4 << 20;
-
-/// S3's LastModified (`2024-05-01T12:34:56.000Z`) as a time.
-fn parse_iso8601(s: &str) -> Option<std::time::SystemTime> {
-    s.parse::<jiff::Timestamp>().ok().map(std::time::SystemTime::from)
-}
-
 /// `exchange`, or 504 GatewayTimeout once `deadline` passes.
-async fn by<T>(
+pub(super) async fn by<T>(
     deadline: Deadline,
     exchange: impl std::future::Future<Output = Result<T, OssError>>,
 ) -> Result<T, OssError> {

@@ -79,7 +79,7 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
                 max_alloc: (info.width as u64 * info.height as u64 * 8 + (64 << 20))
                     .min(limits.max_decode_bytes),
             };
-            let img = codec::decode(src, &info, &opts)?;
+            let img = codec::decode_each(src, &info, &opts, &env.stop, &mut Ok)?;
             let decode = t0.elapsed();
             let t1 = Instant::now();
             let body = ops::average_hue::json(&img);
@@ -147,7 +147,7 @@ fn render_planned(
         transform += t.elapsed();
         Ok(px)
     };
-    let mut img = codec::decode_each(src, info, &plan.decode, &mut each)?;
+    let mut img = codec::decode_each(src, info, &plan.decode, &env.stop, &mut each)?;
     if !plan.animated {
         img.keep_first_frame();
     }

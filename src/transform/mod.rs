@@ -5,6 +5,7 @@
 //! a process string into a [`spec::Pipeline`], and [`execute::run`] renders it on source bytes.
 
 pub mod b64;
+pub mod child;
 pub mod codec;
 pub mod cost;
 pub mod env;

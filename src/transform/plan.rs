@@ -10,6 +10,9 @@ use super::limits::Limits;
 use super::ops::{self, auto_orient, quality};
 use super::spec::{Op, Pipeline};
 
+/// The longest side x265 accepts when the other is under 32 px (see [`plan`]).
+const HEIC_THIN_MAX_SIDE: u32 = 4208;
+
 /// The running state of planning: the size so far and what the actions decided.
 pub struct PlanCtx<'a> {
     pub w: u32,
@@ -141,6 +144,16 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         }
         format = Format::Webp;
     }
+    // x265 (through libheif 1.15) codes a picture under 32 px on a side in 16-px blocks, and then
+    // refuses more than 4208 px on the other side (measured: 31×4208 encodes, 31×4209 does not).
+    // Refused here, before decoding, with HEIC's size EC, rather than failing in the encoder.
+    if format == Format::Heic && ctx.w.min(ctx.h) < 32 && ctx.w.max(ctx.h) > HEIC_THIN_MAX_SIDE {
+        let msg = format!(
+            "HEIC output {}×{}: a side under 32 px allows at most 4208 px on the other",
+            ctx.w, ctx.h
+        );
+        return Err(Error::too_large(Some(ec::HEIC_SIDE_TOO_LARGE), msg));
+    }
     if format == Format::Webp && ctx.w.max(ctx.h) > limits.max_webp_side {
         return Err(Error::too_large(
             None,
@@ -254,6 +267,22 @@ pub mod tests {
         let mut negotiated = p("image/resize,w_4096/format,avif");
         negotiated.avif_negotiated = true;
         assert_eq!(plan(&negotiated, &src, &l).unwrap().encode.format, Format::Webp);
+    }
+
+    #[test]
+    fn thin_heic_outputs_past_the_encoders_reach_are_refused_from_the_plan() {
+        let l = Limits::default();
+        let src = source(Format::Jpeg, 400, 267);
+        let p = |s: &str| crate::transform::parse(s, &crate::transform::NoStyles, &l).unwrap();
+        for bad in ["w_1,h_9000", "w_31,h_4209", "w_4209,h_31"] {
+            let e =
+                plan(&p(&format!("image/resize,m_fixed,{bad},limit_0/format,heic")), &src, &l).unwrap_err();
+            assert_eq!(e.ec, Some(ec::HEIC_SIDE_TOO_LARGE), "{bad}");
+        }
+        for good in ["w_31,h_4208/format,heic", "w_32,h_9000/format,heic", "w_1,h_9000/format,avif"] {
+            let s = format!("image/resize,m_fixed,{good}").replace("/format", ",limit_0/format");
+            assert!(plan(&p(&s), &src, &l).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -218,3 +218,93 @@ pub const HOSTILE_KEYS: &[&str] = &[
     "\x7f.jpg",
     concat!("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"),
 ];
+
+/// A HEIF `grid` made of one encoded AV1 tile repeated `rows × columns` times (every tile item
+/// points at the same bytes, so the file stays small whatever the grid claims), from `avif`, a
+/// single-image AVIF whose `mdat` holds only that tile (as imgedge's encoder writes it).
+/// `grid_ispe` is what the grid item's `ispe` claims, `out` what its ImageGrid payload says.
+pub struct HeifGrid {
+    pub rows: u32,
+    pub columns: u32,
+    pub out: (u32, u32),
+    pub grid_ispe: (u32, u32),
+    pub tile_ispe: (u32, u32),
+}
+
+impl HeifGrid {
+    pub fn build(&self, avif: &[u8]) -> Vec<u8> {
+        let (av1c, tile) = avif_parts(avif);
+        let n = self.rows * self.columns;
+        // Two passes: the tile offset depends on the size of everything before the mdat.
+        let meta_len = self.meta(&av1c, n, 0, tile.len() as u32).len();
+        let ftyp = bx(b"ftyp", &[b"avif".as_slice(), &[0, 0, 0, 0], b"avifmif1miaf"].concat());
+        let offset = (ftyp.len() + meta_len + 8) as u32;
+        let meta = self.meta(&av1c, n, offset, tile.len() as u32);
+        [ftyp, meta, bx(b"mdat", &tile)].concat()
+    }
+
+    fn meta(&self, av1c: &[u8], n: u32, offset: u32, len: u32) -> Vec<u8> {
+        let be16 = |v: u32| (v as u16).to_be_bytes().to_vec();
+        let be32 = |v: u32| v.to_be_bytes().to_vec();
+        let hdlr = full(b"hdlr", 0, &[&[0u8; 4][..], b"pict", &[0u8; 13]].concat());
+        let pitm = full(b"pitm", 0, &be16(1));
+        let infe = |id: u32, kind: &[u8; 4], hidden: bool| {
+            full(
+                b"infe",
+                (2 << 24) | u32::from(hidden),
+                &[be16(id), be16(0), kind.to_vec(), vec![0]].concat(),
+            )
+        };
+        let mut entries = vec![be16(n + 1), infe(1, b"grid", false)];
+        entries.extend((0..n).map(|i| infe(i + 2, b"av01", true)));
+        let iinf = full(b"iinf", 0, &entries.concat());
+        // iloc v1: offset and length 4 bytes, no base offset or index.
+        let mut loc = vec![vec![0x44, 0x00], be16(n + 1)];
+        loc.push([be16(1), be16(1), be16(0), be16(1), be32(0), be32(12)].concat());
+        for i in 0..n {
+            loc.push([be16(i + 2), be16(0), be16(0), be16(1), be32(offset), be32(len)].concat());
+        }
+        let iloc = full(b"iloc", 1 << 24, &loc.concat());
+        let (w, h) = self.out;
+        let idat = bx(
+            b"idat",
+            &[vec![0, 1, (self.rows - 1) as u8, (self.columns - 1) as u8], be32(w), be32(h)].concat(),
+        );
+        let mut dimg = vec![be16(1), be16(n)];
+        dimg.extend((0..n).map(|i| be16(i + 2)));
+        let iref = full(b"iref", 0, &bx(b"dimg", &dimg.concat()));
+        let ispe = |(w, h): (u32, u32)| full(b"ispe", 0, &[be32(w), be32(h)].concat());
+        let ipco = bx(b"ipco", &[ispe(self.grid_ispe), ispe(self.tile_ispe), av1c.to_vec()].concat());
+        let mut assoc = vec![be32(n + 1), be16(1), vec![1, 1]];
+        for i in 0..n {
+            assoc.push([be16(i + 2), vec![2, 2, 0x83]].concat());
+        }
+        let ipma = full(b"ipma", 0, &assoc.concat());
+        let iprp = bx(b"iprp", &[ipco, ipma].concat());
+        full(b"meta", 0, &[hdlr, pitm, iinf, iloc, idat, iref, iprp].concat())
+    }
+}
+
+fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    [&((body.len() + 8) as u32).to_be_bytes()[..], kind, body].concat()
+}
+
+fn full(kind: &[u8; 4], version_flags: u32, body: &[u8]) -> Vec<u8> {
+    bx(kind, &[&version_flags.to_be_bytes()[..], body].concat())
+}
+
+/// The `av1C` box and the `mdat` payload of a single-image AVIF.
+fn avif_parts(avif: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let at = avif.windows(4).position(|w| w == b"av1C").expect("an av1C box") - 4;
+    let size = u32::from_be_bytes(avif[at..at + 4].try_into().unwrap()) as usize;
+    let av1c = avif[at..at + size].to_vec();
+    let (mut i, mut data) = (0, None);
+    while i + 8 <= avif.len() {
+        let size = u32::from_be_bytes(avif[i..i + 4].try_into().unwrap()) as usize;
+        if &avif[i + 4..i + 8] == b"mdat" {
+            data = Some(avif[i + 8..i + size].to_vec());
+        }
+        i += size.max(8);
+    }
+    (av1c, data.expect("an mdat box"))
+}

@@ -215,6 +215,18 @@ fn handle<S: Read + Write>(stream: S, dir: &Path, prefix: &str, log: &Log) -> bo
         _ => {}
     }
     let name = path.rsplit('/').next().unwrap_or("");
+    // redirect-*: a HEAD answers for the file; a GET is sent elsewhere, to the URL written in
+    // `<dir>/redirect-target` (an origin that lures readers onto an internal address).
+    if name.starts_with("redirect-") && method == "GET" {
+        let to = std::fs::read_to_string(dir.join("redirect-target")).unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            to.trim()
+        );
+        let _ = out.write_all(head.as_bytes());
+        let _ = out.flush();
+        return false;
+    }
     // late-*: the file, but a GET waits 30 s before its head (a HEAD is answered at once).
     if name.starts_with("late-") && method != "HEAD" {
         std::thread::sleep(std::time::Duration::from_secs(30));

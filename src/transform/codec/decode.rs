@@ -7,6 +7,7 @@ use std::io::Cursor;
 use image::{AnimationDecoder, DynamicImage, RgbImage, RgbaImage};
 
 use super::probe::SourceInfo;
+use crate::transform::env::Stop;
 use crate::transform::error::{Error, Result};
 use crate::transform::format::Format;
 use crate::transform::raster::{normalize, Frame, Image};
@@ -42,16 +43,18 @@ pub type EachFrame<'a> = &'a mut dyn FnMut(DynamicImage) -> Result<DynamicImage>
 
 /// Decodes `bytes`, whose header `probe` has read into `info`.
 pub fn decode(bytes: &[u8], info: &SourceInfo, opts: &DecodeOptions) -> Result<Image> {
-    decode_each(bytes, info, opts, &mut Ok)
+    decode_each(bytes, info, opts, &Stop::never(), &mut Ok)
 }
 
 /// Decodes `bytes` and passes every frame through `each` as soon as it is decoded, keeping only
 /// what `each` returns: an animation is resized (or otherwise transformed) frame by frame, so
-/// its full-size frames never all sit in memory at once.
+/// its full-size frames never all sit in memory at once. `stop` ends a decode that runs in a
+/// child process (AVIF/HEIC); the others end at the next frame's check in `each`.
 pub fn decode_each(
     bytes: &[u8],
     info: &SourceInfo,
     opts: &DecodeOptions,
+    stop: &Stop,
     each: EachFrame<'_>,
 ) -> Result<Image> {
     let img = match info.format {
@@ -67,7 +70,7 @@ pub fn decode_each(
             Image::still(decode_with_image_crate(bytes, info.format, opts.max_alloc)?).map_still(each)?
         }
         Format::Avif | Format::Heic => {
-            Image::still(decode_heif(bytes, info.format, opts.max_alloc)?).map_still(each)?
+            Image::still(decode_heif(bytes, info.format, opts.max_alloc, stop)?).map_still(each)?
         }
     };
     debug_assert!(img
@@ -78,12 +81,12 @@ pub fn decode_each(
 }
 
 #[cfg(feature = "heif")]
-fn decode_heif(bytes: &[u8], format: Format, max_alloc: u64) -> Result<DynamicImage> {
-    super::heif::decode(bytes, max_alloc).map_err(|e| super::heif::as_corrupt(e, format))
+fn decode_heif(bytes: &[u8], format: Format, max_alloc: u64, stop: &Stop) -> Result<DynamicImage> {
+    super::heif::decode(bytes, max_alloc, stop).map_err(|e| super::heif::as_corrupt(e, format))
 }
 
 #[cfg(not(feature = "heif"))]
-fn decode_heif(_: &[u8], _: Format, _: u64) -> Result<DynamicImage> {
+fn decode_heif(_: &[u8], _: Format, _: u64, _: &Stop) -> Result<DynamicImage> {
     Err(Error::unsupported_source("AVIF/HEIC sources are not supported by this build"))
 }
 
@@ -167,7 +170,7 @@ fn decode_with_image_crate(bytes: &[u8], format: Format, max_alloc: u64) -> Resu
         Format::Jpeg => (image::ImageFormat::Jpeg, "cannot decode JPEG"),
         Format::Webp => (image::ImageFormat::WebP, "cannot decode WebP"),
         Format::Gif => (image::ImageFormat::Gif, "cannot decode GIF"),
-        Format::Avif | Format::Heic => return decode_heif(bytes, format, max_alloc),
+        Format::Avif | Format::Heic => return decode_heif(bytes, format, max_alloc, &Stop::never()),
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut limits = image::Limits::default();

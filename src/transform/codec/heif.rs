@@ -9,6 +9,7 @@ use std::ptr;
 use image::{DynamicImage, RgbImage, RgbaImage};
 use libheif_sys as lh;
 
+use crate::transform::env::Stop;
 use crate::transform::error::{Error, Result};
 use crate::transform::format::Format;
 
@@ -130,8 +131,26 @@ fn open(bytes: &[u8]) -> Result<(Ctx, Handle)> {
     }
 }
 
+/// Most tiles a grid may have. libheif's cost grows with the square of the tile count (16 384
+/// tiles of a 2048² image took 16 s); real grids have tens to a few hundred (a 48 MP phone
+/// photo in 512-px tiles: 192).
+pub const MAX_TILES: u32 = 1024;
+
 /// Reads the primary image's size and alpha from the container's boxes; nothing is decoded.
+/// A grid is checked first, by our own reading of its boxes (libheif 1.15 shows none of it):
+/// its tile count is bounded, and its real output size must be the size it declares, since
+/// that output is what libheif allocates.
 pub fn header(bytes: &[u8]) -> Result<Header> {
+    let primary = super::heif_boxes::primary(bytes)
+        .map_err(|f| Error::unsupported_source(format!("invalid HEIF/AVIF file: {f}")))?;
+    if let Some(g) = &primary.grid {
+        if g.tiles > MAX_TILES {
+            return Err(Error::too_large(None, format!("a grid of more than {MAX_TILES} tiles")));
+        }
+        if !g.well_formed() || primary.ispe.is_some_and(|s| s != (g.width, g.height)) {
+            return Err(Error::unsupported_source("the image grid does not match its declared size"));
+        }
+    }
     let (ctx, h) = open(bytes)?;
     // SAFETY: valid handles from open().
     let (w, hgt, alpha, images) = unsafe {
@@ -150,15 +169,109 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
     Ok(Header { width: w as u32, height: hgt as u32, has_alpha: alpha, images: images.max(1) as u32 })
 }
 
+/// The executable that decodes in a child process (`<exe> heif-decode`), set once by the binary.
+static HELPER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Decodes in child processes run from `exe` (`imgedge heif-decode`, see [`decode_child_main`])
+/// from now on: libheif 1.15 cannot be interrupted, and a process can be killed at the
+/// deadline. Without it (library users, unit tests) libheif runs in this process.
+pub fn use_helper(exe: std::path::PathBuf) {
+    let _ = HELPER.set(exe);
+}
+
+/// Address space a decoding child may map besides the decode itself: the binary, its libraries
+/// and codec threads' stacks.
+const CHILD_BASE_BYTES: u64 = 768 << 20;
+
 /// Decodes the primary image to RGB8, or RGBA8 when it has alpha. `max_alloc` bounds the
-/// decoded frame (checked from the header first).
-pub fn decode(bytes: &[u8], max_alloc: u64) -> Result<DynamicImage> {
+/// decoded frame (checked from the header first); `stop` ends a decode running in a child.
+pub fn decode(bytes: &[u8], max_alloc: u64, stop: &Stop) -> Result<DynamicImage> {
     let hd = header(bytes)?;
     let ch: u64 = if hd.has_alpha { 4 } else { 3 };
     // libheif holds the YUV planes and the RGB image at once: about 2.5× the output.
     if u64::from(hd.width) * u64::from(hd.height) * ch * 5 / 2 > max_alloc {
         return Err(Error::too_large(None, "image exceeds the decoder memory budget"));
     }
+    match HELPER.get() {
+        Some(exe) => decode_in_child(exe, bytes, &hd, max_alloc, stop),
+        None => decode_here(bytes, &hd),
+    }
+}
+
+/// Runs `<exe> heif-decode` on `bytes` and reads back what it writes: the rows, then 12 bytes
+/// of width, height and channels (u32 LE). The child must answer the size the header promised;
+/// anything else is refused.
+fn decode_in_child(
+    exe: &std::path::Path,
+    bytes: &[u8],
+    hd: &Header,
+    max_alloc: u64,
+    stop: &Stop,
+) -> Result<DynamicImage> {
+    let ch = if hd.has_alpha { 4 } else { 3 };
+    let want = u64::from(hd.width) * u64::from(hd.height) * ch;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("heif-decode");
+    let memory = max_alloc.saturating_add(CHILD_BASE_BYTES);
+    let bounds = crate::transform::child::Bounds { max: want + 12, expect: want + 12, max_err: 4096 };
+    let o = crate::transform::child::run(cmd, "the HEIF decoder", Some(bytes), bounds, memory, stop)?;
+    if !o.status.success() {
+        let why = String::from_utf8_lossy(&o.err);
+        let why = why.lines().next().unwrap_or("").chars().take(160).collect::<String>();
+        return Err(match why.strip_prefix("too large: ") {
+            Some(m) => Error::too_large(None, m.to_string()),
+            None if why.is_empty() => Error::unsupported_source("cannot decode HEIF/AVIF image"),
+            None => Error::unsupported_source(why),
+        });
+    }
+    // The size comes last, so the pixels need no move.
+    let mut px = o.out;
+    let tail = px.len().checked_sub(12).map(|at| px.split_off(at)).unwrap_or_default();
+    let field = |i: usize| tail.get(i * 4..i * 4 + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let (w, h, c) = (field(0), field(1), field(2));
+    if (w, h, c) != (Some(hd.width), Some(hd.height), Some(ch as u32)) || px.len() as u64 != want {
+        return Err(Error::unsupported_source("the decoded image is not the size its header declares"));
+    }
+    let img = match ch {
+        4 => RgbaImage::from_raw(hd.width, hd.height, px).map(DynamicImage::ImageRgba8),
+        _ => RgbImage::from_raw(hd.width, hd.height, px).map(DynamicImage::ImageRgb8),
+    };
+    img.ok_or_else(|| Error::internal("HEIF plane"))
+}
+
+/// The child's side of [`decode_in_child`]: reads the file on standard input, decodes it here
+/// and writes the pixels and their size on standard output. Errors go to standard error as one line
+/// (`too large: …` for limits) with exit status 2.
+pub fn decode_child_main(max_input: u64) -> std::process::ExitCode {
+    use std::io::{Read, Write};
+    let mut bytes = Vec::new();
+    let read = std::io::stdin().lock().take(max_input + 1).read_to_end(&mut bytes);
+    let result = match read {
+        Ok(_) if bytes.len() as u64 <= max_input => header(&bytes).and_then(|hd| decode_here(&bytes, &hd)),
+        _ => Err(Error::too_large(None, "the file is too large")),
+    };
+    match result {
+        Ok(img) => {
+            let ch: u32 = if img.color().has_alpha() { 4 } else { 3 };
+            let mut out = std::io::stdout().lock();
+            let size = [img.width(), img.height(), ch].map(u32::to_le_bytes).concat();
+            match out.write_all(img.as_bytes()).and_then(|_| out.write_all(&size)).and_then(|_| out.flush()) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(_) => std::process::ExitCode::from(2),
+            }
+        }
+        Err(e) => {
+            let kind =
+                if e.code == crate::transform::error::Code::ImageTooLarge { "too large: " } else { "" };
+            eprintln!("{kind}{}", e.message);
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// libheif's decode in this process.
+fn decode_here(bytes: &[u8], hd: &Header) -> Result<DynamicImage> {
+    let ch: u64 = if hd.has_alpha { 4 } else { 3 };
     let (_ctx, h) = open(bytes)?;
     let chroma = if hd.has_alpha {
         lh::heif_chroma_heif_chroma_interleaved_RGBA
@@ -173,6 +286,9 @@ pub fn decode(bytes: &[u8], max_alloc: u64) -> Result<DynamicImage> {
     check(e, "cannot decode HEIF/AVIF image", true)?;
     let img = Img(out);
     let (px, w, hgt) = read_plane(&img, ch as usize)?;
+    if (w, hgt) != (hd.width, hd.height) {
+        return Err(Error::unsupported_source("the decoded image is not the size its header declares"));
+    }
     Ok(if hd.has_alpha {
         DynamicImage::ImageRgba8(
             RgbaImage::from_raw(w, hgt, px).ok_or_else(|| Error::internal("HEIF plane"))?,

@@ -8,6 +8,8 @@ pub mod encode;
 mod fax;
 #[cfg(feature = "heif")]
 pub mod heif;
+#[cfg(feature = "heif")]
+mod heif_boxes;
 pub mod jpeg_quality;
 pub mod probe;
 mod scan;

@@ -1,25 +1,27 @@
-//! Grabs one frame of an untrusted video with ffmpeg, run as a subprocess so that a demuxer or
-//! decoder bug stays in a process we can kill: no environment, no stdin, an address-space cap,
-//! a CPU-time backstop, killed with its parent, only the protocols, containers and decoders a
-//! snapshot needs (H.264 and H.265, as OSS), a pixel cap checked by the decoder before it
-//! allocates a frame, and the caller's deadline and cancellation. Remote videos are given to
-//! ffmpeg as a URL, so it reads only the byte ranges the frame needs.
+//! Grabs one frame of an untrusted video with ffmpeg, run as a confined subprocess
+//! ([`child::run`]) so that a demuxer or decoder bug stays in a process we can kill: only the
+//! protocols, containers and decoders a snapshot needs (H.264 and H.265, as OSS), a pixel cap
+//! checked by the decoder before it allocates a frame, and the caller's deadline and
+//! cancellation. Remote videos are given to
+//! ffmpeg as a plain-HTTP URL of a relay on loopback that reads the origin for it (the server's
+//! `storage::relay`), so it reads only the byte ranges the frame needs and never dials anything
+//! else: the only network protocols it may use are `http` and `tcp`.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use super::Snapshot;
+use crate::transform::child;
 use crate::transform::env::Stop;
-use crate::transform::error::{ec, Code, Error, Result};
+use crate::transform::error::{ec, Error, Result};
 
 /// Where the video is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A local file (absolute, already resolved inside its bucket).
     File(PathBuf),
-    /// An `http(s)` URL ffmpeg may read with range requests (presigned for S3 origins).
+    /// A plain `http` URL ffmpeg may read with range requests: a relay on loopback.
     Url(String),
 }
 
@@ -34,8 +36,6 @@ pub struct Grabber {
     pub max_pixels: u64,
     /// Longest wait for one network read of a URL input.
     pub io_timeout: Duration,
-    /// CA bundle for `https` inputs (ffmpeg's TLS verification).
-    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Grabber {
@@ -45,7 +45,6 @@ impl Default for Grabber {
             memory_bytes: 1 << 30,
             max_pixels: 8192 * 4320,
             io_timeout: Duration::from_secs(5),
-            ca_file: None,
         }
     }
 }
@@ -90,19 +89,17 @@ impl Grabber {
         add(&["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1"]);
         let protocols = match input {
             Input::File(_) => "file",
-            Input::Url(_) => "http,https,tcp,tls",
+            Input::Url(_) => "http,tcp",
         };
         add(&["-protocol_whitelist", protocols, "-format_whitelist", FORMATS, "-codec_whitelist", DECODERS]);
         add(&["-max_pixels", &self.max_pixels.to_string()]);
-        if let Input::Url(url) = input {
+        if let Input::Url(_) = input {
             add(&["-rw_timeout", &self.io_timeout.as_micros().to_string()]);
             // A fixed receive window: the kernel would otherwise pull megabytes ahead of the
             // demuxer on every range it opens, and ffmpeg throws them away when it seeks.
             add(&["-recv_buffer_size", &RECV_BUFFER.to_string()]);
-            // TLS options exist only for https: ffmpeg refuses them on a plain http input.
-            if let (true, Some(ca)) = (url.starts_with("https:"), &self.ca_file) {
-                add(&["-tls_verify", "1", "-ca_file", &ca.display().to_string()]);
-            }
+            // Belt and braces: the relay never redirects, and ffmpeg must not follow one anyway.
+            add(&["-max_redirects", "0"]);
         }
         if fast {
             // Seek to the keyframe at or before t and keep the first frame decoded there.
@@ -127,69 +124,33 @@ impl Grabber {
 
     /// One ffmpeg run: its stdout (at most one frame's worth) and the start of its stderr.
     fn run(&self, input: &Input, s: &Snapshot, fast: bool, stop: &Stop) -> Result<(Vec<u8>, String)> {
-        stop.check()?;
         let mut cmd = Command::new(&self.program);
-        cmd.args(self.args(input, s, fast))
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        confine(&mut cmd, self.memory_bytes);
-        let mut child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::new(
-                Code::NotImplemented,
-                None,
-                "video snapshots need ffmpeg, which this server does not have",
-            ),
-            _ => Error::internal(format!("cannot start ffmpeg: {e}")),
-        })?;
+        cmd.args(self.args(input, s, fast));
         // One frame of the largest allowed size, with BMP's row padding and header.
         let max_out = self.max_pixels.saturating_mul(4).saturating_add(1024);
-        let out = child.stdout.take().map(|o| std::thread::spawn(move || read_bounded(o, max_out)));
-        let err = child.stderr.take().map(|e| std::thread::spawn(move || read_bounded(e, MAX_STDERR)));
-        let status = loop {
-            if let Some(st) = child.try_wait().map_err(|e| Error::internal(format!("ffmpeg: {e}")))? {
-                break st;
-            }
-            if let Err(e) = stop.check() {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let join =
-            |h: Option<std::thread::JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
-        let (bmp, log) = (join(out), String::from_utf8_lossy(&join(err)).into_owned());
+        let bounds = child::Bounds { max: max_out, expect: 0, max_err: MAX_STDERR };
+        let o = child::run(cmd, "ffmpeg", None, bounds, self.memory_bytes, stop)?;
+        let (bmp, log) = (o.out, String::from_utf8_lossy(&o.err).into_owned());
         if bmp.len() as u64 > max_out {
             return Err(Error::too_large(
                 Some(ec::SOURCE_PIXELS_TOO_LARGE),
                 "the video's frame is too large",
             ));
         }
-        if !status.success() && log.contains("max pixel count") {
+        if !o.status.success() && log.contains("max pixel count") {
             return Err(Error::too_large(
                 Some(ec::SOURCE_PIXELS_TOO_LARGE),
                 "the video's frames exceed the pixel limit",
             ));
         }
         // A failed run's partial output is not a frame.
-        Ok((if status.success() { bmp } else { Vec::new() }, log))
+        Ok((if o.status.success() { bmp } else { Vec::new() }, log))
     }
 }
 
 /// ffmpeg's own reason stays out of the answer: it names paths and URLs.
 fn unreadable(_log: &str) -> Error {
     Error::bad_request("the object is not an H.264 or H.265 video that can be read")
-}
-
-/// Reads `r` to its end, keeping at most `max + 1` bytes (one more than allowed tells the caller
-/// it was too much) and discarding the rest so that the writer never blocks.
-fn read_bounded(mut r: impl Read, max: u64) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let _ = (&mut r).take(max + 1).read_to_end(&mut kept);
-    let _ = std::io::copy(&mut r, &mut std::io::sink());
-    kept
 }
 
 /// Width and height of a BMP (a negative height marks a top-down one).
@@ -201,31 +162,6 @@ fn bmp_size(b: &[u8]) -> Option<(u32, u32)> {
     let h = i32::from_le_bytes(b[22..26].try_into().ok()?);
     Some((w.unsigned_abs(), h.unsigned_abs()))
 }
-
-/// Limits applied in the child between fork and exec.
-#[cfg(target_os = "linux")]
-fn confine(cmd: &mut Command, memory_bytes: u64) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe calls (setrlimit, prctl) run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let set = |res, v: u64| {
-                let l = libc::rlimit { rlim_cur: v as libc::rlim_t, rlim_max: v as libc::rlim_t };
-                libc::setrlimit(res, &l)
-            };
-            set(libc::RLIMIT_AS, memory_bytes);
-            set(libc::RLIMIT_CORE, 0);
-            // A backstop only: the caller's deadline kills it much sooner.
-            set(libc::RLIMIT_CPU, 120);
-            // Dies with the thread that started it (imgedge killed, or its worker gone).
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn confine(_cmd: &mut Command, _memory_bytes: u64) {}
 
 #[cfg(test)]
 mod tests {
@@ -250,7 +186,8 @@ mod tests {
         assert!(a.contains("-protocol_whitelist file ") && a.contains("-ss 1.500"), "{a}");
         assert!(a.contains("-noaccurate_seek") && a.contains("-noautorotate"), "{a}");
         let a = g.args(&Input::Url("http://o/v.mp4".into()), &s, false).join(" ");
-        assert!(a.contains("-protocol_whitelist http,https,tcp,tls ") && !a.contains("noaccurate"), "{a}");
+        assert!(a.contains("-protocol_whitelist http,tcp ") && !a.contains("noaccurate"), "{a}");
+        assert!(a.contains("-max_redirects 0"), "{a}");
     }
 
     #[test]
@@ -258,6 +195,6 @@ mod tests {
         let g = Grabber { program: "/nonexistent/ffmpeg".into(), ..Grabber::default() };
         let s = Snapshot { t_ms: 0, w: 0, h: 0, fast: false, turn: None };
         let e = g.grab(&Input::File("/dev/null".into()), &s, &Stop::never()).unwrap_err();
-        assert_eq!(e.code, Code::NotImplemented);
+        assert_eq!(e.code, crate::transform::error::Code::NotImplemented);
     }
 }

@@ -316,10 +316,24 @@ fn heif_formats_round_trip_with_alpha() {
             let bytes = encode(&Image::still(src.clone()), &settings(format)).unwrap();
             let info = probe(&bytes).unwrap();
             assert_eq!((info.format, info.width, info.height, info.has_alpha), (format, 64, 40, alpha));
-            let back = crate::transform::codec::heif::decode(&bytes, 1 << 24).unwrap();
+            let stop = crate::transform::Stop::never();
+            let back = crate::transform::codec::heif::decode(&bytes, 1 << 24, &stop).unwrap();
             assert_eq!((back.width(), back.height(), back.color().has_alpha()), (64, 40, alpha), "{format}");
             let d = mean_abs_diff(back.to_rgba8().as_raw(), src.to_rgba8().as_raw());
             assert!(d < 6.0, "{format} alpha={alpha}: mean difference {d}");
         }
+    }
+}
+
+/// The thin HEIC outputs the plan lets through do encode, at the edge the plan enforces
+/// (`plan::thin_heic_outputs_past_the_encoders_reach_are_refused_from_the_plan`).
+#[cfg(feature = "heif")]
+#[test]
+fn thin_heic_outputs_at_the_planned_edge_encode() {
+    for (w, h) in [(31, 4208), (1, 4208), (4208, 2), (32, 9000)] {
+        let bytes = encode(&Image::still(smooth(w, h, false)), &settings(Format::Heic))
+            .unwrap_or_else(|e| panic!("{w}×{h}: {e}"));
+        let info = probe(&bytes).unwrap();
+        assert_eq!((info.width, info.height), (w, h));
     }
 }

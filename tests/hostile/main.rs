@@ -1,8 +1,11 @@
 //! Hostile requests against the real binary (issue 10): protection through watermarks, private
 //! variants in shared caches, processing deadlines, clients that leave, admission before the
-//! origin fetch, pipelined requests.
+//! origin fetch, pipelined requests. The second probe's findings (issue 21) are in
+//! [`second_pass`].
 
+#[path = "../common/mod.rs"]
 mod common;
+mod second_pass;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

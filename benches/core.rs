@@ -50,7 +50,7 @@ fn resize(c: &mut Criterion) {
             let px = &img.frames[0].pixels;
             let h = (400 * info.height).div_ceil(info.width);
             g.bench_function(format!("{name} 1/{denom} ({}x{}) -> 400x{h}", px.width(), px.height()), |b| {
-                b.iter(|| resample::resample(black_box(px), 400, h).unwrap())
+                b.iter(|| resample::resample(black_box(px), 400, h, None).unwrap())
             });
         }
     }

@@ -1,8 +1,8 @@
 //! Output fidelity (issue 11): speed work must not change what a resize looks like. Each case
 //! runs a real pipeline on a corpus photo and compares the decoded answer with a reference made
 //! the slow way (full-resolution decode, Lanczos3 to the same size, by the `image` crate), by
-//! SSIM on luma. The bounds sit just under what docs/benchmarks.md records; shrinking on load all
-//! the way to the target size (no margin left to the resampler) falls below them.
+//! SSIM on luma. The bounds sit just under what docs/benchmarks.md records for DCT-scaled
+//! decodes resampled from the picture's exact box; the YCbCr path must match the RGB path.
 
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView};
@@ -168,4 +168,28 @@ fn broken_and_oversized_heif_sources_get_oss_ecs() {
     wide[at + 8..at + 12].copy_from_slice(&12_000u32.to_be_bytes());
     let e = transform::run(&wide, &pipeline, &Env::new(&limits)).unwrap_err();
     assert_eq!(e.ec, Some("0040-00000014"), "{e:?}");
+}
+
+/// The YCbCr path (planes decoded, resampled and encoded as they are) against the RGB path on
+/// every corpus photo, JPEG and WebP: the same size, and SSIM against the full-resolution
+/// reference no more than 0.002 below the RGB path's. `bright,0` changes no pixel but is an
+/// effect, so it sends the same request down the RGB path.
+#[test]
+fn the_ycbcr_path_is_as_faithful_as_the_rgb_path() {
+    let limits = Limits::default();
+    for name in ["boats4mp.jpg", "flowers1080p.jpg", "forest4mp.jpg", "phone12mp.jpg", "photo6mp.jpg"] {
+        for (w, format) in [(400, "jpg"), (400, "webp"), (1000, "jpg"), (401, "webp")] {
+            let fast = format!("image/resize,w_{w}/format,{format}/quality,Q_80");
+            let slow = format!("image/resize,w_{w}/bright,0/format,{format}/quality,Q_80");
+            let info = transform::codec::probe(&photo(name)).unwrap();
+            let planned = |p: &str| {
+                transform::plan::plan(&transform::parse(p, &NoStyles, &limits).unwrap(), &info, &limits)
+                    .unwrap()
+            };
+            assert!(planned(&fast).ycbcr && !planned(&slow).ycbcr, "{name}: the two paths");
+            let ((a, sa), (b, sb)) = (fidelity(name, &fast), fidelity(name, &slow));
+            assert_eq!(a.dimensions(), b.dimensions(), "{name} {fast}");
+            assert!(sa >= sb - 0.002, "{name} {fast}: YCbCr path SSIM {sa:.4} < RGB path {sb:.4} - 0.002");
+        }
+    }
 }

@@ -27,8 +27,9 @@
 #
 #   W1  photo6mp.jpg -> width w, JPEG quality 80, c=8. All four servers.
 #   W2  photo6mp.jpg -> width w, WebP quality 80, c=8. imgedge, ipx, thumbor (image_filter
-#       cannot change the format). For w=400 from each: bytes, dims and SSIM (luma) against the
-#       full-resolution decode resized with Pillow's Lanczos to that server's size: a 2nd table.
+#       cannot change the format).
+#   For W1, W2, W3 and W5 the checked w=400 answer of each server: bytes, dims and SSIM (luma)
+#   against the full-resolution decode resized with Pillow's Lanczos to that size: a 2nd table.
 #   W3  phone12mp.jpg -> width w, JPEG quality 80, c=8. imgedge, ipx, thumbor.
 #   W4  a 101 KB variant (photo6mp.jpg resize,w_900/quality,Q_80) from imgedge's variant cache
 #       (cache on, warmed by one request), c=32, against nginx serving the same bytes (saved from
@@ -82,16 +83,17 @@
 # machine, and a warning where it is not. Also 2xx answers per CPU-second of the server's
 # processes, which a busy machine's share of the cores changes less than req/s.
 # The decode floor: examples/decode_floor (the turbojpeg crate, the libjpeg-turbo 3.1 imgedge
-# links) decodes the source at the DCT scale imgedge uses for w≈400 (photo6mp 1/2, phone12mp
-# 1/4: imgedge leaves the resampler a 2x margin, see dct_denom in src/transform/plan.rs;
-# FLOOR_SCALE_W1 / FLOOR_SCALE_W3 override), median of 31, pinned to core 0 with taskset;
+# links) decodes the source at the DCT scale imgedge and sharp use for w≈400 (photo6mp 1/4,
+# phone12mp 1/8: the largest shrink whose picture still covers the target, see dct_denom in
+# src/transform/plan.rs; FLOOR_SCALE_W1 / FLOOR_SCALE_W3 override), median of 31, pinned to core 0 with taskset;
 # measured just before and just after each
 # imgedge W1 and W3 run. Floor req/s = nproc × 1000 / mean(before, after); the table gives
 # imgedge's req/s as a fraction of it.
 #
 # Output: one markdown table (workload, server, req/s, p50, p99, peak RSS, bytes per response,
 # non-2xx, imgedge's ratio to the best peer with no failures, ratio to the decode floor, other
-# load, 2xx per server CPU-s), the W2 quality table, and the path of the results file
+# load, 2xx per server CPU-s), the quality table (W1, W2, W3, W5: bytes and SSIM of each server's
+# checked w=400 answer), and the path of the results file
 # (target/peers/results/peers-DATE.md) that gets the date, CPU, nproc, versions, each run's key
 # wrk lines, the tables and the raw rows. Exits non-zero if a server did not start, an answer
 # failed its check (thumbor's GIFs excepted: optional) or a request failed.
@@ -561,14 +563,15 @@ bench() {
             not_run "$wl" "$name" "$why"; failures=$((failures + 1)); fi
         stop_server; return 0
     fi
-    if [ "$wl" = W2 ]; then
-        printf '%s\t%s\n' "$name" "$(py ssim "$work/images/photo6mp.jpg" "$out")" >> "$ssim_rows"
-    fi
+    case "$wl" in
+        W1 | W2 | W5) printf '%s\t%s\t%s\n' "$wl" "$name" "$(py ssim "$work/images/photo6mp.jpg" "$out")" >> "$ssim_rows" ;;
+        W3) printf '%s\t%s\t%s\n' "$wl" "$name" "$(py ssim "$work/images/phone12mp.jpg" "$out")" >> "$ssim_rows" ;;
+    esac
     local ffile="" fscale=""
     if [ "$name" = imgedge ]; then
         case "$wl" in
-            W1) ffile=$work/images/photo6mp.jpg fscale=${FLOOR_SCALE_W1:-1/2} ;;
-            W3) ffile=$work/images/phone12mp.jpg fscale=${FLOOR_SCALE_W3:-1/4} ;;
+            W1) ffile=$work/images/photo6mp.jpg fscale=${FLOOR_SCALE_W1:-1/4} ;;
+            W3) ffile=$work/images/phone12mp.jpg fscale=${FLOOR_SCALE_W3:-1/8} ;;
         esac
     fi
     if [ "$wl" = W4 ]; then
@@ -653,11 +656,12 @@ done
     echo "2xx per server CPU-s: answers over the CPU time of the server's processes (and their reaped children)."
     if [ -s "$ssim_rows" ]; then
         echo
-        echo "W2 quality, w=400 WebP q80 (SSIM on luma against the full-resolution decode resized with Lanczos to the same size):"
+        echo "Quality of the checked answer at w=400, q80 (SSIM on luma against the full-resolution decode resized"
+        echo "with Lanczos to the same size; W4 serves identical bytes from both servers, W6 is checked frame by frame):"
         echo
-        echo "| Server | dims | bytes | SSIM |"
-        echo "|---|---|---:|---:|"
-        awk -F'\t' '{printf "| %s | %s | %s | %s |\n", $1, $3, $2, $4}' "$ssim_rows"
+        echo "| Workload | Server | dims | bytes | SSIM |"
+        echo "|---|---|---|---:|---:|"
+        awk -F'\t' '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $4, $3, $5}' "$ssim_rows"
     fi
 } > "$work/report.md"
 echo

@@ -36,6 +36,8 @@ fn source(format: Format, width: u32, height: u32, frames: u32, orientation: u8)
         jpeg_quality: (format == Format::Jpeg).then_some(85),
         file_size: 100_000,
         has_alpha: format == Format::Png,
+        jpeg_ycbcr: format == Format::Jpeg,
+        icc: imgedge::transform::codec::probe::Icc::None,
     }
 }
 

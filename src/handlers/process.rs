@@ -67,7 +67,8 @@ pub async fn get(
                 });
             }
         }
-        let r = render(app, bucket, &job, false).await?;
+        // Out of line: the render's state is large and a cache hit never needs it.
+        let r = Box::pin(render(app, bucket, &job, false)).await?;
         let body = Bytes::from(r.body);
         if let Some(tier) = &app.tier {
             let e = Entry { body: body.clone(), content_type: r.content_type };

@@ -49,9 +49,12 @@ pub struct Ctx {
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
 fn request_id() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
+    // getpid is a system call; the id is the process's for its whole life.
+    static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(|| u64::from(std::process::id()));
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{:08X}{:016X}", t as u32, n ^ (u64::from(std::process::id()) << 40))
+    format!("{:08X}{:016X}", t as u32, n ^ (pid << 40))
 }
 
 /// nginx's status for a request whose client closed the connection first: logged, never sent.
@@ -100,7 +103,9 @@ impl Proxy {
             }
             false => bytes::Bytes::new(),
         };
-        let serve = handlers::serve(&self.0, &req, routed, body);
+        // Boxed: every handler's future lives in it (a render's is large), and pingora moves the
+        // request filter's future whole, so keeping it out of line makes each move small.
+        let serve = Box::pin(handlers::serve(&self.0, &req, routed, body));
         // A read nobody waits for any more is dropped, which stops its transform (and frees its
         // worker) at the next action. Writes run to the end: they are all or nothing anyway.
         let (reply, outcome) = match has_body {

@@ -86,7 +86,11 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             Ok(json(body, Timings { decode, transform: t1.elapsed(), ..Timings::default() }))
         }
         Output::Image => {
-            let (img, plan, mut timings) = render_planned(src, &info, pipeline, env)?;
+            let plan = plan::plan(pipeline, &info, env.limits)?;
+            if plan.ycbcr {
+                return render_ycbcr(src, &plan, env, t0);
+            }
+            let (img, plan, mut timings) = run_plan(src, &info, plan, env)?;
             timings.decode = t0.elapsed() - timings.transform;
             env.stop.check()?;
             let t2 = Instant::now();
@@ -96,6 +100,30 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             Ok(Rendered { body, content_type: plan.encode.format.mime(), format, timings })
         }
     }
+}
+
+/// The YCbCr path (see `codec::ycbcr`): planes decoded, resampled and encoded as they are.
+fn render_ycbcr(src: &[u8], plan: &Plan, env: &Env<'_>, t0: Instant) -> Result<Rendered> {
+    use codec::ycbcr;
+    env.stop.check()?;
+    let planes = ycbcr::decode(src, plan.decode.jpeg_scale_denom, plan.decode.max_alloc)?;
+    let decode = t0.elapsed();
+    env.stop.check()?;
+    let t1 = Instant::now();
+    let planes = match plan.steps.first() {
+        Some(Step::Resize(r)) => ycbcr::resize(&planes, r.w, r.h, r.src_box)?,
+        _ => ycbcr::unpadded(planes)?,
+    };
+    let transform = t1.elapsed();
+    env.stop.check()?;
+    let t2 = Instant::now();
+    let s = &plan.encode;
+    let body = match s.format {
+        Format::Webp => ycbcr::encode_webp(&planes, s.quality.clamp(1, 100))?,
+        _ => ycbcr::encode_jpeg(&planes, s.quality.clamp(1, 100), s.progressive)?,
+    };
+    let timings = Timings { decode, transform, encode: t2.elapsed() };
+    Ok(Rendered { body, content_type: s.format.mime(), format: Some(s.format), timings })
 }
 
 /// The memory a run of `pipeline` on `src` needs at its worst moment, from the header and the plan
@@ -126,8 +154,12 @@ fn render_planned(
     pipeline: &Pipeline,
     env: &Env<'_>,
 ) -> Result<(Image, Plan, Timings)> {
+    run_plan(src, info, plan::plan(pipeline, info, env.limits)?, env)
+}
+
+/// Decodes and runs the pixel steps of `plan` on the RGB path.
+fn run_plan(src: &[u8], info: &SourceInfo, plan: Plan, env: &Env<'_>) -> Result<(Image, Plan, Timings)> {
     let t0 = Instant::now();
-    let plan = plan::plan(pipeline, info, env.limits)?;
     // Every frame goes through orientation and the steps right after it is decoded, so an
     // animation never holds all its full-size frames. Watermark blocks are rendered once, on
     // the first frame that needs them.

@@ -65,6 +65,29 @@ pub struct Plan {
     pub height: u32,
     /// Work and peak memory, already checked against the limits.
     pub cost: Estimate,
+    /// Whether the YCbCr path runs it (`codec::ycbcr`): decode to planes, resample planes,
+    /// encode planes.
+    pub ycbcr: bool,
+}
+
+/// Whether a plan can run on YCbCr planes: a YCbCr JPEG in its stored orientation whose
+/// colours mean sRGB (no profile, or an sRGB one), at most one plain resize (no fill crop, no
+/// padding), written as JPEG or WebP. Alpha, effects, watermarks, rotations, other sources and
+/// other outputs take the RGB path.
+fn ycbcr_applies(src: &SourceInfo, orientation: u8, steps: &[Step], format: Format) -> bool {
+    use crate::transform::codec::probe::Icc;
+    let plain_resize = match steps {
+        [] => true,
+        [Step::Resize(r)] => r.crop.is_none() && r.pad.is_none(),
+        _ => false,
+    };
+    src.format == Format::Jpeg
+        && src.jpeg_ycbcr
+        && src.icc != Icc::Other
+        && src.frames == 1
+        && orientation == 1
+        && plain_resize
+        && matches!(format, Format::Jpeg | Format::Webp)
 }
 
 /// Checks the source against the limits, with the EC OSS uses for the situation.
@@ -162,8 +185,12 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
     }
     let animated = src.frames > 1 && !ctx.force_static && matches!(format, Format::Gif | Format::Webp);
     let frames = if animated { src.frames as u64 } else { 1 };
-    let jpeg_scale_denom = match (src.format, steps.first()) {
-        (Format::Jpeg, Some(Step::Resize(r))) => dct_denom(src, orientation, r.w, r.h),
+    let jpeg_scale_denom = match (src.format, steps.first_mut()) {
+        (Format::Jpeg, Some(Step::Resize(r))) => {
+            let d = dct_denom(src, orientation, r.w, r.h);
+            r.src_box = ops::resize::ScaledBox::of(src.width, src.height, d, orientation);
+            d
+        }
         _ => 1,
     };
     let decoded = (src.width as u64).div_ceil(jpeg_scale_denom as u64)
@@ -174,6 +201,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
     }
     let estimate = cost::estimate(src, decoded, animated, &costs, ctx.w as u64 * ctx.h as u64);
     cost::check(&estimate, limits)?;
+    let ycbcr = ycbcr_applies(src, orientation, &steps, format);
     Ok(Plan {
         orientation,
         steps,
@@ -193,26 +221,28 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         width: ctx.w,
         height: ctx.h,
         cost: estimate,
+        ycbcr,
     })
 }
 
-/// The largest libjpeg-turbo shrink (1/2, 1/4, 1/8) that still leaves the resampler at least
-/// [`RESAMPLE_MARGIN`]× to do (in stored orientation). The DCT shrink is a box-like filter:
-/// shrinking all the way to the target size (sharp's and imgproxy's "fast shrink-on-load")
-/// measured SSIM 0.929 against a full-resolution Lanczos reference for photo6mp.jpg → 400 px
-/// WebP, where libvips' own choice, a 2× margin for the Lanczos step, gives 0.959 (issue 11).
-/// The margin costs decode time (1/2 instead of 1/4 there); faithful pixels come first.
+/// The largest libjpeg-turbo shrink (1/2, 1/4, 1/8) whose picture still covers the target (in
+/// stored orientation): sharp's "fast shrink-on-load". Issue 11 had put a 2× margin here after
+/// measuring SSIM 0.929 against a full-resolution Lanczos for photo6mp.jpg → 400 px (0.959 with
+/// the margin), but the loss was geometry, not the DCT shrink: the scaled image was resampled
+/// whole, padding included. Resampled from the picture's exact box ([`ScaledBox`]) the 1/4
+/// decode scores 0.960 at a quarter of the 1/2 decode's pixels (docs/benchmarks.md).
+///
+/// [`ScaledBox`]: ops::resize::ScaledBox
 fn dct_denom(src: &SourceInfo, orientation: u8, tw: u32, th: u32) -> u8 {
     let (tw, th) = if auto_orient::swaps_axes(orientation) { (th, tw) } else { (tw, th) };
-    let (tw, th) = (tw.saturating_mul(RESAMPLE_MARGIN), th.saturating_mul(RESAMPLE_MARGIN));
     [8u8, 4, 2]
         .into_iter()
-        .find(|&d| src.width.div_ceil(d as u32) >= tw && src.height.div_ceil(d as u32) >= th)
+        .find(|&d| {
+            let d = u64::from(d);
+            u64::from(src.width) >= u64::from(tw) * d && u64::from(src.height) >= u64::from(th) * d
+        })
         .unwrap_or(1)
 }
-
-/// How much shrinking the DCT scaling leaves to the resampler, at least.
-const RESAMPLE_MARGIN: u32 = 2;
 
 #[cfg(test)]
 pub mod tests {
@@ -228,6 +258,8 @@ pub mod tests {
             jpeg_quality: None,
             file_size: 1000,
             has_alpha: false,
+            jpeg_ycbcr: format == Format::Jpeg,
+            icc: crate::transform::codec::probe::Icc::None,
         }
     }
 
@@ -239,17 +271,87 @@ pub mod tests {
     }
 
     #[test]
-    fn dct_scaling_leaves_the_resampler_a_2x_margin() {
+    fn dct_scaling_shrinks_as_far_as_the_picture_still_covers_the_target() {
         let src = source(Format::Jpeg, 4032, 3024);
-        assert_eq!(dct_denom(&src, 1, 252, 189), 8);
-        assert_eq!(dct_denom(&src, 1, 253, 190), 4);
-        assert_eq!(dct_denom(&src, 1, 400, 300), 4);
-        assert_eq!(dct_denom(&src, 1, 600, 450), 2);
-        assert_eq!(dct_denom(&src, 1, 1200, 900), 1);
+        assert_eq!(dct_denom(&src, 1, 504, 378), 8);
+        assert_eq!(dct_denom(&src, 1, 505, 378), 4);
+        assert_eq!(dct_denom(&src, 1, 1008, 756), 4);
+        assert_eq!(dct_denom(&src, 1, 1200, 900), 2);
+        assert_eq!(dct_denom(&src, 1, 2017, 1512), 1);
         // Rotated by EXIF: the target's axes are swapped back before comparing.
-        assert_eq!(dct_denom(&src, 6, 189, 252), 8);
-        assert_eq!(dct_denom(&src, 6, 300, 400), 4);
-        assert_eq!(dct_denom(&src, 6, 400, 300), 2);
+        assert_eq!(dct_denom(&src, 6, 378, 504), 8);
+        assert_eq!(dct_denom(&src, 6, 504, 378), 4);
+        // The picture, not the rounded-up decode, must cover: 2725 / 4 = 681.25 ≥ 681.
+        let odd = source(Format::Jpeg, 2725, 2225);
+        assert_eq!(dct_denom(&odd, 1, 681, 556), 4);
+        assert_eq!(dct_denom(&odd, 1, 682, 557), 2);
+    }
+
+    /// The YCbCr path takes only what it can do exactly as the RGB path; every other condition
+    /// sends the request to the RGB path.
+    #[test]
+    fn the_ycbcr_path_takes_plain_resizes_of_srgb_ycbcr_jpegs_to_jpeg_or_webp() {
+        use crate::transform::codec::probe::Icc;
+        let l = Limits::default();
+        let p = |s: &str| crate::transform::parse(s, &crate::transform::NoStyles, &l).unwrap();
+        let jpeg = source(Format::Jpeg, 2725, 2225);
+        let ycbcr = |pipeline: &str, src: &SourceInfo| plan(&p(pipeline), src, &l).unwrap().ycbcr;
+        for yes in [
+            "image/resize,w_400",
+            "image/resize,w_400/format,webp",
+            "image/format,webp",
+            "image/quality,q_80",
+        ] {
+            assert!(ycbcr(yes, &jpeg), "{yes}");
+        }
+        let srgb = SourceInfo { icc: Icc::Srgb, ..jpeg.clone() };
+        assert!(ycbcr("image/resize,w_400", &srgb), "an sRGB profile means what no profile means");
+        let no = [
+            ("a wide-gamut profile", "image/resize,w_400", SourceInfo { icc: Icc::Other, ..jpeg.clone() }),
+            (
+                "alpha (a PNG)",
+                "image/resize,w_400/format,jpg",
+                SourceInfo { has_alpha: true, ..source(Format::Png, 800, 600) },
+            ),
+            ("a non-JPEG source", "image/resize,w_400/format,jpg", source(Format::Webp, 800, 600)),
+            ("grey or CMYK", "image/resize,w_400", SourceInfo { jpeg_ycbcr: false, ..jpeg.clone() }),
+            ("EXIF rotation", "image/resize,w_400", SourceInfo { orientation: 6, ..jpeg.clone() }),
+            ("an effect", "image/resize,w_400/sharpen,100", jpeg.clone()),
+            ("a watermark", "image/resize,w_400/watermark,text_aGk", jpeg.clone()),
+            ("a crop", "image/crop,w_100,h_100", jpeg.clone()),
+            ("a fill crop", "image/resize,m_fill,w_100,h_100", jpeg.clone()),
+            ("padding", "image/resize,m_pad,w_100,h_100", jpeg.clone()),
+            ("a PNG output", "image/resize,w_400/format,png", jpeg.clone()),
+            ("an AVIF output", "image/resize,w_400/format,avif", jpeg.clone()),
+        ];
+        for (why, pipeline, src) in no {
+            assert!(!ycbcr(pipeline, &src), "{why}: {pipeline}");
+        }
+    }
+
+    #[test]
+    fn a_scaled_decode_is_resampled_from_the_pictures_box_in_every_orientation() {
+        use ops::resize::ScaledBox;
+        let b = |o| ScaledBox::of(2725, 2225, 4, o).map(|b| (b.left, b.top, b.width, b.height));
+        // 2725 → 682 × 4 = 2728: 3 px of padding right; 2225 → 557 × 4 = 2228: 3 px below.
+        assert_eq!(b(1), Some((0, 0, 2725, 2225)));
+        assert_eq!(b(2), Some((3, 0, 2725, 2225)));
+        assert_eq!(b(3), Some((3, 3, 2725, 2225)));
+        assert_eq!(b(4), Some((0, 3, 2725, 2225)));
+        assert_eq!(b(5), Some((0, 0, 2225, 2725)));
+        assert_eq!(b(6), Some((3, 0, 2225, 2725)));
+        assert_eq!(b(7), Some((3, 3, 2225, 2725)));
+        assert_eq!(b(8), Some((0, 3, 2225, 2725)));
+        assert_eq!(ScaledBox::of(4032, 3024, 8, 1), None, "exact: the whole decode is the picture");
+        assert_eq!(ScaledBox::of(2725, 2225, 1, 1), None);
+        let l = Limits::default();
+        let p = crate::transform::parse("image/resize,w_400", &crate::transform::NoStyles, &l).unwrap();
+        let plan = plan(&p, &source(Format::Jpeg, 2725, 2225), &l).unwrap();
+        assert_eq!(plan.decode.jpeg_scale_denom, 4);
+        match &plan.steps[0] {
+            Step::Resize(r) => assert_eq!(r.src_box, ScaledBox::of(2725, 2225, 4, 1)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -18,16 +18,20 @@ thread_local! {
 }
 
 /// Resamples an RGB8/RGBA8 image to exactly `w`×`h` with Lanczos3 (alpha-aware: colour is
-/// premultiplied during filtering so transparent pixels do not bleed dark fringes).
-pub fn resample(img: &DynamicImage, w: u32, h: u32) -> Result<DynamicImage> {
-    if img.width() == w && img.height() == h {
+/// premultiplied during filtering so transparent pixels do not bleed dark fringes). `src_box`
+/// (left, top, width, height, fractional) is the part of `img` to resample; `None`: all of it.
+pub fn resample(img: &DynamicImage, w: u32, h: u32, src_box: Option<[f64; 4]>) -> Result<DynamicImage> {
+    if img.width() == w && img.height() == h && src_box.is_none() {
         return Ok(img.clone());
     }
     let mut dst = match img {
         DynamicImage::ImageRgba8(_) => DynamicImage::new_rgba8(w, h),
         _ => DynamicImage::new_rgb8(w, h),
     };
-    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    let mut opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    if let Some([left, top, width, height]) = src_box {
+        opts = opts.crop(left, top, width, height);
+    }
     RESIZER.with(|r| {
         let mut r = r.borrow_mut();
         let res = r.resize(img, &mut dst, &opts);
@@ -35,6 +39,32 @@ pub fn resample(img: &DynamicImage, w: u32, h: u32) -> Result<DynamicImage> {
         res.map_err(|e| Error::internal(format!("resample failed: {e}")))
     })?;
     Ok(dst)
+}
+
+/// Resamples one 8-bit plane (a Y, Cb or Cr plane of the YCbCr path) from `src_box` (left,
+/// top, width, height, fractional) to exactly `w`×`h`, with the same Lanczos3.
+pub fn resample_plane(
+    src: &crate::transform::codec::ycbcr::Plane,
+    w: u32,
+    h: u32,
+    src_box: [f64; 4],
+) -> Result<crate::transform::codec::ycbcr::Plane> {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::PixelType;
+    let fail = |e: &dyn std::fmt::Display| Error::internal(format!("resample failed: {e}"));
+    let view = ImageRef::new(src.width, src.height, &src.data, PixelType::U8).map_err(|e| fail(&e))?;
+    let mut dst = Image::new(w, h, PixelType::U8);
+    let [left, top, width, height] = src_box;
+    let opts = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(left, top, width, height);
+    RESIZER.with(|r| {
+        let mut r = r.borrow_mut();
+        let res = r.resize(&view, &mut dst, &opts);
+        r.reset_internal_buffers();
+        res.map_err(|e| fail(&e))
+    })?;
+    Ok(crate::transform::codec::ycbcr::Plane { width: w, height: h, data: dst.into_vec() })
 }
 
 #[cfg(test)]
@@ -45,7 +75,7 @@ mod tests {
     #[test]
     fn keeps_flat_colour_and_size() {
         let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 30, Rgb([10, 200, 30])));
-        let out = resample(&img, 7, 5).unwrap();
+        let out = resample(&img, 7, 5, None).unwrap();
         assert_eq!((out.width(), out.height()), (7, 5));
         assert!(out.to_rgb8().pixels().all(|p| p.0 == [10, 200, 30]));
     }
@@ -59,7 +89,7 @@ mod tests {
         let mut kept = Resizer::new();
         kept.resize(&img, &mut dst, &ResizeOptions::new()).unwrap();
         assert!(kept.size_of_internal_buffers() > 4_000_000);
-        resample(&img, 999, 10).unwrap();
+        resample(&img, 999, 10, None).unwrap();
         assert_eq!(RESIZER.with(|r| r.borrow().size_of_internal_buffers()), 0);
     }
 
@@ -78,7 +108,7 @@ mod tests {
                     }
                 },
             );
-        let out = resample(&DynamicImage::ImageRgba8(img), 10, 10).unwrap().to_rgba8();
+        let out = resample(&DynamicImage::ImageRgba8(img), 10, 10, None).unwrap().to_rgba8();
         for p in out.pixels().filter(|p| p.0[3] > 16) {
             assert!(p.0[0] > 200, "red channel darkened: {:?}", p.0);
         }

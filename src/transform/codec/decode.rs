@@ -36,7 +36,7 @@ const MAX_DECODER_SIDE: u32 = 65_535;
 
 /// Progressive JPEG scans allowed (libjpeg-turbo's TJPARAM_SCANLIMIT). Real encoders write ≤ 20;
 /// a crafted file with thousands of tiny scans would otherwise cost minutes of CPU.
-const JPEG_SCAN_LIMIT: u32 = 500;
+pub(super) const JPEG_SCAN_LIMIT: u32 = 500;
 
 /// What to do with each decoded frame before the next is decoded.
 pub type EachFrame<'a> = &'a mut dyn FnMut(DynamicImage) -> Result<DynamicImage>;
@@ -153,7 +153,7 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Image> {
 }
 
 /// libjpeg warnings after which the decoded picture is complete and correct.
-fn is_harmless_warning(msg: &str) -> bool {
+pub(super) fn is_harmless_warning(msg: &str) -> bool {
     msg.contains("extraneous bytes before marker") || msg.contains("unknown JFIF revision")
 }
 

@@ -106,18 +106,29 @@ fn as_rgb(px: &DynamicImage) -> Cow<'_, RgbImage> {
     }
 }
 
+/// libjpeg-turbo's compressor as imgedge encodes JPEG: 4:2:0, Huffman tables optimised for the
+/// image (as sharp's default `optimiseCoding`; docs/benchmarks.md has what it costs and saves).
+pub(crate) fn jpeg_compressor(quality: u8, progressive: bool) -> Result<turbojpeg::Compressor> {
+    let mut c = turbojpeg::Compressor::new().map_err(internal("cannot start JPEG encoder"))?;
+    c.set_quality(i32::from(quality)).map_err(internal("JPEG quality"))?;
+    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).map_err(internal("JPEG subsampling"))?;
+    c.set_progressive(progressive).map_err(internal("JPEG progressive"))?;
+    c.set_optimize(OPTIMIZE_HUFFMAN).map_err(internal("JPEG Huffman tables"))?;
+    Ok(c)
+}
+
+/// Whether JPEG Huffman tables are made for each image (one more pass over the coefficients).
+const OPTIMIZE_HUFFMAN: bool = true;
+
 fn encode_jpeg(px: &DynamicImage, quality: u8, progressive: bool) -> Result<Vec<u8>> {
-    use turbojpeg::{Compressor, PixelFormat, Subsamp};
+    use turbojpeg::PixelFormat;
     if px.width() > 65_535 || px.height() > 65_535 {
         return Err(Error::too_large(None, "Maximum width and height allowed is 65535 pixels for JPEG"));
     }
     let rgb = as_rgb(px);
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     let fail = internal("JPEG encoder failed");
-    let mut c = Compressor::new().map_err(internal("cannot start JPEG encoder"))?;
-    c.set_quality(i32::from(quality)).map_err(internal("JPEG quality"))?;
-    c.set_subsamp(Subsamp::Sub2x2).map_err(internal("JPEG subsampling"))?;
-    c.set_progressive(progressive).map_err(internal("JPEG progressive"))?;
+    let mut c = jpeg_compressor(quality, progressive)?;
     let img = turbojpeg::Image {
         pixels: rgb.as_raw().as_slice(),
         width: w,
@@ -128,7 +139,7 @@ fn encode_jpeg(px: &DynamicImage, quality: u8, progressive: bool) -> Result<Vec<
     c.compress_to_vec(img).map_err(fail)
 }
 
-fn webp_config(quality: u8) -> Result<webp::WebPConfig> {
+pub(crate) fn webp_config(quality: u8) -> Result<webp::WebPConfig> {
     let mut config = webp::WebPConfig::new().map_err(internal("WebP config"))?;
     config.lossless = 0;
     config.quality = f32::from(quality);

@@ -13,6 +13,7 @@ mod heif_boxes;
 pub mod jpeg_quality;
 pub mod probe;
 mod scan;
+pub mod ycbcr;
 
 pub use decode::{decode, decode_each, DecodeOptions};
 pub use encode::{encode, EncodeSettings};

@@ -28,6 +28,21 @@ pub struct SourceInfo {
     pub file_size: u64,
     /// Best effort from the header; always false for JPEG.
     pub has_alpha: bool,
+    /// A DCT JPEG of three YCbCr components whose chroma libjpeg-turbo hands out as planes
+    /// (4:4:4, 4:2:2, 4:2:0, 4:4:0): what the YCbCr path can take.
+    pub jpeg_ycbcr: bool,
+    /// The embedded colour profile, as far as the fast path needs to know.
+    pub icc: Icc,
+}
+
+/// An embedded ICC profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Icc {
+    None,
+    /// A profile that names itself sRGB (its `desc` tag): the pixels mean what they say.
+    Srgb,
+    /// Any other profile (Display P3, Adobe RGB, a camera's, an unreadable one).
+    Other,
 }
 
 /// Recognises the format from the first bytes.
@@ -94,6 +109,8 @@ pub fn probe(bytes: &[u8]) -> Result<SourceInfo> {
         jpeg_quality: None,
         file_size: bytes.len() as u64,
         has_alpha: false,
+        jpeg_ycbcr: false,
+        icc: Icc::None,
     };
     match format {
         Format::Jpeg => probe_jpeg(bytes, &mut info)?,
@@ -122,12 +139,28 @@ pub fn probe(bytes: &[u8]) -> Result<SourceInfo> {
 fn probe_jpeg(b: &[u8], info: &mut SourceInfo) -> Result<()> {
     let mut sof = None;
     let mut reached_sos = false;
+    let mut ycbcr = false;
+    // Adobe's APP14 transform flag: 0 says the three components are RGB, not YCbCr.
+    let mut adobe_rgb = false;
+    let mut icc: Vec<u8> = Vec::new();
+    let mut icc_seen = false;
     for (marker, p) in jpeg_segments(b) {
         match marker {
             // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 if let (Some(&[h0, h1]), Some(&[w0, w1])) = (p.get(1..3), p.get(3..5)) {
                     sof = Some((u16::from_be_bytes([w0, w1]), u16::from_be_bytes([h0, h1])));
+                }
+                // Lossless (C3, C7, CB, CF) cannot be DCT-scaled or read as planes.
+                ycbcr = !matches!(marker, 0xC3 | 0xC7 | 0xCB | 0xCF) && planar_ycbcr(p);
+            }
+            0xEE if p.starts_with(b"Adobe") => adobe_rgb = p.get(11) == Some(&0),
+            0xE2 if p.starts_with(b"ICC_PROFILE\0") => {
+                icc_seen = true;
+                // Chunks in file order (writers emit them in sequence); the header and the tag
+                // table are in the first one, and the description nearly always.
+                if icc.len() < 1 << 20 {
+                    icc.extend_from_slice(p.get(14..).unwrap_or_default());
                 }
             }
             0xE1 if info.orientation == 1 && p.starts_with(b"Exif\0\0") => {
@@ -144,7 +177,53 @@ fn probe_jpeg(b: &[u8], info: &mut SourceInfo) -> Result<()> {
     };
     (info.width, info.height) = (u32::from(w), u32::from(h));
     info.jpeg_quality = jpeg_quality::estimate(b);
+    info.jpeg_ycbcr = ycbcr && !adobe_rgb;
+    info.icc = match (icc_seen, describes_srgb(&icc)) {
+        (false, _) => Icc::None,
+        (true, true) => Icc::Srgb,
+        (true, false) => Icc::Other,
+    };
     Ok(())
+}
+
+/// A frame header (SOF body) of three components, luma sampled 1×1, 2×1, 2×2 or 1×2 and
+/// chroma 1×1, with ids that do not spell R, G, B.
+fn planar_ycbcr(sof: &[u8]) -> bool {
+    let Some(&[n]) = sof.get(5..6) else { return false };
+    let comps: Vec<&[u8]> = sof.get(6..).unwrap_or_default().chunks_exact(3).take(3).collect();
+    if n != 3 || comps.len() != 3 || comps.iter().map(|c| c[0]).eq(*b"RGB") {
+        return false;
+    }
+    let (h, v) = (comps[0][1] >> 4, comps[0][1] & 15);
+    matches!((h, v), (1, 1) | (2, 1) | (2, 2) | (1, 2)) && comps[1..].iter().all(|c| c[1] == 0x11)
+}
+
+/// Whether an ICC profile's `desc` tag (v2 `desc` or v4 `mluc`) names sRGB.
+fn describes_srgb(icc: &[u8]) -> bool {
+    let be32 = |at: usize| icc.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    if icc.get(16..20) != Some(b"RGB ") {
+        return false;
+    }
+    let Some(count) = be32(128) else { return false };
+    for i in 0..count.min(100) {
+        let at = 132 + i * 12;
+        if icc.get(at..at + 4) != Some(b"desc") {
+            continue;
+        }
+        let (Some(off), Some(len)) = (be32(at + 4), be32(at + 8)) else { return false };
+        let Some(tag) = icc.get(off..off.saturating_add(len)) else { return false };
+        let text: String = match tag.get(..4) {
+            // v2: type, reserved, ASCII count, ASCII.
+            Some(b"desc") => tag.get(12..).unwrap_or_default().iter().map(|&c| c as char).collect(),
+            // v4: UTF-16BE records; reading every other byte is enough for ASCII names.
+            Some(b"mluc") => {
+                tag.get(16..).unwrap_or_default().iter().skip(1).step_by(2).map(|&c| c as char).collect()
+            }
+            _ => String::new(),
+        };
+        return text.contains("sRGB");
+    }
+    false
 }
 
 /// IHDR for size and colour type, then a chunk walk (length jumps only) for tRNS and eXIf.

@@ -83,6 +83,40 @@ pub(super) fn gaussian(img: DynamicImage, r: u32, sigma: f32) -> DynamicImage {
     }
 }
 
+/// `img + amount·(img − gaussian(img))` on the colour channels (alpha kept): `sharpen`'s mask.
+/// Kernels the exact path takes are masked in its single pass; wider ones blur a copy.
+pub(super) fn unsharp(img: DynamicImage, r: u32, sigma: f32, amount: f32) -> DynamicImage {
+    let k = Kernel::new(r as usize, sigma as f64);
+    let mut img = normalize(img);
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if let Kernel::Exact(taps) = &k {
+        match &mut img {
+            DynamicImage::ImageRgb8(b) => blur_exact::unsharp(taps, b, w, h, 3, amount),
+            DynamicImage::ImageRgba8(b) => blur_exact::unsharp(taps, b, w, h, 4, amount),
+            _ => {}
+        }
+        return img;
+    }
+    let soft = gaussian(img.clone(), r, sigma);
+    let ch = if img.color().has_alpha() { 4 } else { 3 };
+    let mask = |x: &mut u8, b: u8| {
+        let xf = f32::from(*x);
+        *x = (xf + amount * (xf - f32::from(b))).clamp(0.0, 255.0).round() as u8;
+    };
+    match (&mut img, &soft) {
+        (DynamicImage::ImageRgb8(o), DynamicImage::ImageRgb8(s)) => {
+            o.iter_mut().zip(s.iter()).for_each(|(x, &b)| mask(x, b))
+        }
+        (DynamicImage::ImageRgba8(o), DynamicImage::ImageRgba8(s)) => {
+            for (px, sp) in o.chunks_exact_mut(ch).zip(s.chunks_exact(ch)) {
+                px[..3].iter_mut().zip(&sp[..3]).for_each(|(x, &b)| mask(x, b));
+            }
+        }
+        _ => {}
+    }
+    img
+}
+
 enum Kernel {
     /// Normalised taps, 2·radius + 1 of them.
     Exact(Vec<f32>),

@@ -56,6 +56,9 @@ impl ResizeSpec {
 pub struct ResizeStep {
     pub w: u32,
     pub h: u32,
+    /// Where the picture lies in the image this step receives, when that is not all of it: a
+    /// JPEG decoded at 1/n (see [`ScaledBox`]).
+    pub src_box: Option<ScaledBox>,
     /// `fill`: the centred window `(x, y, w, h)` cut from the resampled image.
     pub crop: Option<(u32, u32, u32, u32)>,
     /// `pad`: the canvas `(w, h)`, the offset of the picture in it, and the fill colour.
@@ -229,11 +232,56 @@ pub fn plan(spec: &ResizeSpec, ctx: &mut PlanCtx<'_>) -> Result<Option<ResizeSte
     if rw == w && rh == h && crop.is_none() && pad.is_none() {
         return Ok(None);
     }
-    Ok(Some(ResizeStep { w: rw, h: rh, crop, pad }))
+    Ok(Some(ResizeStep { w: rw, h: rh, src_box: None, crop, pad }))
+}
+
+/// The picture's box in a JPEG decoded at 1/`denom`, in full-size pixels of the oriented image
+/// (divide by `denom` for the decoded one). libjpeg rounds a scaled size up: 2725 px at 1/4
+/// arrive as 682 columns, the last one a quarter picture and three quarters padding. Resampled
+/// whole, the picture would be stretched by that fraction and its far edge moved by up to half
+/// an output pixel; resampled from this box it keeps its geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaledBox {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+    pub denom: u8,
+}
+
+impl ScaledBox {
+    /// The box of a `w`×`h` JPEG (stored orientation) decoded at 1/`denom` and then turned by
+    /// EXIF `orientation`; `None` when the scaled size is exact.
+    pub fn of(w: u32, h: u32, denom: u8, orientation: u8) -> Option<ScaledBox> {
+        let d = u32::from(denom);
+        let (pw, ph) = (w.div_ceil(d) * d, h.div_ceil(d) * d);
+        let (dx, dy) = (pw - w, ph - h);
+        if denom <= 1 || (dx == 0 && dy == 0) {
+            return None;
+        }
+        // The padding is right and below in stored orientation; each EXIF turn moves it.
+        let (left, top, width, height) = match orientation {
+            2 => (dx, 0, w, h),
+            3 => (dx, dy, w, h),
+            4 => (0, dy, w, h),
+            5 => (0, 0, h, w),
+            6 => (dy, 0, h, w),
+            7 => (dy, dx, h, w),
+            8 => (0, dx, h, w),
+            _ => (0, 0, w, h),
+        };
+        Some(ScaledBox { left, top, width, height, denom })
+    }
+
+    /// The box in the decoded image's pixels.
+    pub fn in_decoded(self) -> [f64; 4] {
+        let d = f64::from(self.denom);
+        [self.left, self.top, self.width, self.height].map(|v| f64::from(v) / d)
+    }
 }
 
 pub fn apply(step: &ResizeStep, img: DynamicImage) -> Result<DynamicImage> {
-    let mut out = resample(&img, step.w, step.h)?;
+    let mut out = resample(&img, step.w, step.h, step.src_box.map(ScaledBox::in_decoded))?;
     if let Some((x, y, w, h)) = step.crop {
         out = out.crop_imm(x, y, w, h);
     }

@@ -27,32 +27,7 @@ pub fn canonical(v: &i32) -> String {
 }
 
 pub fn apply(v: &i32, img: DynamicImage) -> DynamicImage {
-    let amount = *v as f32 / 100.0;
-    let mut out = normalize(img);
-    let soft = blur::gaussian(out.clone(), RADIUS, SIGMA);
-    match (&mut out, &soft) {
-        (DynamicImage::ImageRgb8(o), DynamicImage::ImageRgb8(s)) => unsharp(o, s, 3, amount),
-        (DynamicImage::ImageRgba8(o), DynamicImage::ImageRgba8(s)) => unsharp(o, s, 4, amount),
-        _ => {} // gaussian keeps the layout normalize gave
-    }
-    out
-}
-
-fn unsharp(sharp: &mut [u8], soft: &[u8], ch: usize, amount: f32) {
-    let one = |x: &mut u8, b: u8| {
-        let xf = *x as f32;
-        // Clamped first, so the 2²³ trick (see blur_exact.rs) rounds a non-negative value.
-        let v = (xf + amount * (xf - b as f32)).clamp(0.0, 255.0);
-        *x = ((v + 8_388_608.0).to_bits() - 0x4B00_0000) as u8;
-    };
-    if ch == 3 {
-        // Every sample is a colour: one flat loop, which vectorises.
-        sharp.iter_mut().zip(soft).for_each(|(x, &b)| one(x, b));
-        return;
-    }
-    for (px, sp) in sharp.chunks_exact_mut(ch).zip(soft.chunks_exact(ch)) {
-        px[..3].iter_mut().zip(&sp[..3]).for_each(|(x, &b)| one(x, b));
-    }
+    blur::unsharp(normalize(img), RADIUS, SIGMA, *v as f32 / 100.0)
 }
 
 #[cfg(test)]
@@ -102,6 +77,33 @@ mod tests {
         let alpha = |i: &DynamicImage| i.to_rgba8().pixels().map(|p| p.0[3]).collect::<Vec<_>>();
         assert_eq!(alpha(&out), alpha(&img));
         assert_ne!(out, img);
+    }
+
+    /// The one-pass mask gives exactly the bytes of blurring a copy and masking after it (the
+    /// code it replaced).
+    #[test]
+    fn the_fused_pass_equals_blurring_a_copy() {
+        for img in [photo(), with_alpha(&photo())] {
+            for v in [50, 100, 399] {
+                let a = v as f32 / 100.0;
+                let soft = blur::gaussian(img.clone(), RADIUS, SIGMA);
+                let mut want = normalize(img.clone());
+                let ch = if matches!(want, DynamicImage::ImageRgba8(_)) { 4 } else { 3 };
+                let o: &mut [u8] = match &mut want {
+                    DynamicImage::ImageRgb8(o) => o,
+                    DynamicImage::ImageRgba8(o) => o,
+                    _ => unreachable!(),
+                };
+                for (px, sp) in o.chunks_exact_mut(ch).zip(soft.as_bytes().chunks_exact(ch)) {
+                    for (x, &b) in px[..3].iter_mut().zip(&sp[..3]) {
+                        let xf = *x as f32;
+                        let s = (xf + a * (xf - b as f32)).clamp(0.0, 255.0);
+                        *x = ((s + 8_388_608.0).to_bits() - 0x4B00_0000) as u8;
+                    }
+                }
+                assert!(apply(&v, img.clone()) == want, "sharpen,{v} with {ch} channels");
+            }
+        }
     }
 
     /// Against the sharpen of issue 3 (block-path blur, `f32::round`): within ±1 per channel

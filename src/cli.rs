@@ -171,15 +171,17 @@ fn process_file(
         return Err(Error::invalid(None, "sys/saveas needs a bucket: use POST against the proxy").into());
     }
     // A snapshot runs on the frame ffmpeg grabs from the video, as in the proxy.
-    let (src, pipeline) = match &pipeline.snapshot {
+    let (src, pipeline, limits) = match &pipeline.snapshot {
         Some(_) => {
             let path =
                 std::fs::canonicalize(input).map_err(|e| Failure::Io(format!("{}: {e}", input.display())))?;
             let video = transform::video::ffmpeg::Input::File(path);
             let grabber = transform::video::ffmpeg::Grabber::default();
-            transform::video::snapshot(&grabber, &video, &pipeline, &transform::Stop::never())?
+            let (frame, pipeline) =
+                transform::video::snapshot(&grabber, &video, &pipeline, &transform::Stop::never())?;
+            (frame, pipeline, transform::video::frame_limits(&limits, &grabber))
         }
-        None => (read_bounded(input, limits.max_src_bytes)?, pipeline),
+        None => (read_bounded(input, limits.max_src_bytes)?, pipeline, limits),
     };
     let dir = match bucket {
         Some(b) => b.to_path_buf(),

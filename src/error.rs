@@ -1,13 +1,82 @@
-//! The proxy's errors as OSS answers them, and the one place they become HTTP: status, an OSS
-//! XML body (Code, Message, RequestId, HostId, EC), `x-oss-request-id`, no body for HEAD.
+//! The proxy's errors as OSS answers them: a [`Kind`] (whose fault), OSS's Code, EC and a safe
+//! message; [`Kind::answer`] is the one table that turns a kind into a status, a metrics label
+//! and Retry-After, and [`OssError::xml`] the body (Code, Message, RequestId, HostId, EC).
 
 use std::borrow::Cow;
 
 use crate::transform;
 
+/// Whose fault an error is, and so how it is answered and counted: each kind has one status,
+/// one outcome label for the metrics and one Retry-After rule, in [`Kind::answer`], the one
+/// table that turns an error into HTTP. The OSS `Code` is chosen where the error is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A malformed or inapplicable request (400).
+    Invalid,
+    /// The source or output is over a size, pixel or cost limit (400 ImageTooLarge).
+    TooLarge,
+    /// Authorization refused (403).
+    Denied,
+    /// No such object, bucket, style or task (404).
+    NotFound,
+    /// The method does not apply (405).
+    NotAllowed,
+    /// What the request would write clashes with what is there (409).
+    Conflict,
+    /// No worker, turn or memory within the wait (503 + Retry-After).
+    Busy,
+    /// The transform ran past its deadline (503 + Retry-After).
+    Timeout,
+    /// A dependency of the server is not ready: a bucket's settings, the state store (503 +
+    /// Retry-After).
+    Unavailable,
+    /// The origin failed or answered something unusable (502).
+    Upstream,
+    /// The origin did not answer in time (504).
+    UpstreamTimeout,
+    /// Not provided by this server (501).
+    NotImplemented,
+    /// A fault of ours (500).
+    Internal,
+    /// The client left before the answer (499, logged, never sent).
+    ClientGone,
+}
+
+/// What a [`Kind`] means in HTTP and in the metrics.
+pub struct Answering {
+    pub status: u16,
+    /// The `outcome` label of `imgedge_requests_total`.
+    pub label: &'static str,
+    pub retry_after: bool,
+}
+
+impl Kind {
+    /// The table.
+    pub const fn answer(self) -> Answering {
+        let (status, label, retry_after) = match self {
+            Kind::Invalid => (400, "invalid", false),
+            Kind::TooLarge => (400, "too_large", false),
+            Kind::Denied => (403, "denied", false),
+            Kind::NotFound => (404, "not_found", false),
+            Kind::NotAllowed => (405, "invalid", false),
+            Kind::Conflict => (409, "conflict", false),
+            Kind::Busy => (503, "busy", true),
+            Kind::Timeout => (503, "timeout", true),
+            Kind::Unavailable => (503, "unavailable", true),
+            Kind::Upstream => (502, "upstream", false),
+            Kind::UpstreamTimeout => (504, "upstream", false),
+            Kind::NotImplemented => (501, "not_implemented", false),
+            Kind::Internal => (500, "error", false),
+            Kind::ClientGone => (499, "aborted", false),
+        };
+        Answering { status, label, retry_after }
+    }
+}
+
 /// An error answered to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OssError {
+    pub kind: Kind,
     pub status: u16,
     pub code: Cow<'static, str>,
     pub ec: Option<&'static str>,
@@ -20,15 +89,17 @@ pub struct OssError {
 }
 
 impl OssError {
+    /// An error of `kind` with OSS's `code`: the one constructor, which every other calls.
     pub fn new(
-        status: u16,
-        code: &'static str,
+        kind: Kind,
+        code: impl Into<Cow<'static, str>>,
         ec: Option<&'static str>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
         OssError {
-            status,
-            code: Cow::Borrowed(code),
+            kind,
+            status: kind.answer().status,
+            code: code.into(),
             ec,
             message: message.into(),
             bucket_name: None,
@@ -36,36 +107,87 @@ impl OssError {
         }
     }
 
+    /// 400 with OSS's `code` (InvalidArgument, MissingArgument, InvalidObjectName, ...).
+    pub fn invalid(
+        code: &'static str,
+        ec: Option<&'static str>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(Kind::Invalid, code, ec, message)
+    }
+
     pub fn access_denied(ec: Option<&'static str>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(403, "AccessDenied", ec, message)
+        Self::new(Kind::Denied, "AccessDenied", ec, message)
     }
 
     pub fn no_such_key() -> Self {
-        Self::new(404, "NoSuchKey", None, "The specified key does not exist.")
+        Self::new(Kind::NotFound, "NoSuchKey", None, "The specified key does not exist.")
     }
 
     pub fn no_such_bucket() -> Self {
-        Self::new(404, "NoSuchBucket", None, "The specified bucket does not exist.")
-    }
-
-    pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", None, "The specified method is not allowed against this resource.")
-    }
-
-    pub fn busy() -> Self {
-        Self::new(503, "ServiceUnavailable", None, "Please reduce your request rate.")
+        Self::new(Kind::NotFound, "NoSuchBucket", None, "The specified bucket does not exist.")
     }
 
     pub fn no_such_style() -> Self {
-        Self::new(404, "NoSuchStyle", None, "The specified style does not exist.")
+        Self::new(Kind::NotFound, "NoSuchStyle", None, "The specified style does not exist.")
+    }
+
+    pub fn no_such_task() -> Self {
+        Self::new(Kind::NotFound, "NoSuchTask", None, "The specified task does not exist.")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            Kind::NotAllowed,
+            "MethodNotAllowed",
+            None,
+            "The specified method is not allowed against this resource.",
+        )
+    }
+
+    /// 409 FileAlreadyExists: a folder where an object would go, or an object where a folder.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Conflict, "FileAlreadyExists", None, message)
+    }
+
+    pub fn busy() -> Self {
+        Self::new(Kind::Busy, "ServiceUnavailable", None, "Please reduce your request rate.")
+    }
+
+    /// 503 for a dependency that is not ready (not load: [`OssError::busy`]).
+    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Unavailable, "ServiceUnavailable", None, message)
+    }
+
+    /// 502 BadGateway: the origin failed, with what to tell the client.
+    pub fn bad_gateway(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Upstream, "BadGateway", None, message)
+    }
+
+    pub fn gateway_timeout() -> Self {
+        Self::new(Kind::UpstreamTimeout, "GatewayTimeout", None, "The origin did not answer in time.")
+    }
+
+    pub fn not_implemented(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::NotImplemented, "NotImplemented", None, message)
     }
 
     pub fn malformed_xml(detail: impl std::fmt::Display) -> Self {
-        Self::new(400, "MalformedXML", None, format!("The XML you provided was not well-formed: {detail}"))
+        Self::invalid("MalformedXML", None, format!("The XML you provided was not well-formed: {detail}"))
     }
 
     pub fn internal() -> Self {
-        Self::new(500, "InternalError", None, "We encountered an internal error. Please try again.")
+        Self::new(
+            Kind::Internal,
+            "InternalError",
+            None,
+            "We encountered an internal error. Please try again.",
+        )
+    }
+
+    /// nginx's 499: the client closed the connection first (logged, never sent).
+    pub fn client_gone() -> Self {
+        Self::new(Kind::ClientGone, "ClientClosedRequest", None, "The client closed the connection.")
     }
 
     /// The XML body.
@@ -94,27 +216,28 @@ impl OssError {
 
 impl From<crate::access::AuthError> for OssError {
     fn from(e: crate::access::AuthError) -> Self {
-        OssError {
-            status: e.status,
-            code: e.code.into(),
-            ec: e.ec,
-            message: e.message.into(),
-            bucket_name: None,
-            string_to_sign: e.string_to_sign,
-        }
+        let kind = match e.status {
+            403 => Kind::Denied,
+            404 => Kind::NotFound,
+            _ => Kind::Invalid,
+        };
+        OssError { string_to_sign: e.string_to_sign, ..Self::new(kind, e.code, e.ec, e.message) }
     }
 }
 
 impl From<transform::Error> for OssError {
     fn from(e: transform::Error) -> Self {
-        OssError {
-            status: e.status(),
-            code: Cow::Borrowed(e.code.as_str()),
-            ec: e.ec,
-            message: e.message,
-            bucket_name: None,
-            string_to_sign: None,
-        }
+        use transform::Code;
+        let kind = match e.code {
+            Code::ImageTooLarge => Kind::TooLarge,
+            Code::NoSuchKey | Code::NoSuchStyle => Kind::NotFound,
+            Code::NotImplemented => Kind::NotImplemented,
+            Code::ProcessTimeout => Kind::Timeout,
+            Code::Cancelled => Kind::ClientGone,
+            Code::InternalError => Kind::Internal,
+            _ => Kind::Invalid,
+        };
+        Self::new(kind, e.code.as_str(), e.ec, e.message)
     }
 }
 

@@ -2,8 +2,6 @@
 //! classified into exactly one [`Action`] before anything is read, authorized or executed. The
 //! query is decoded here exactly once ([`parse_query`]); everything after reads these values.
 
-use percent_encoding::percent_decode_str;
-
 use crate::error::OssError;
 
 /// The query, decoded once, in order. `None` values are parameters without `=`.
@@ -96,8 +94,7 @@ pub fn classify(method: &str, object: bool, q: &Query) -> Result<Action, OssErro
         if single(q, "x-imgedge-purge")?.is_some() {
             return match (method, process, async_process) {
                 ("DELETE", None, None) => Ok(Action::PurgeVariants),
-                ("DELETE", _, _) => Err(OssError::new(
-                    400,
+                ("DELETE", _, _) => Err(OssError::invalid(
                     "InvalidArgument",
                     None,
                     "x-imgedge-purge takes no processing parameters",
@@ -107,21 +104,19 @@ pub fn classify(method: &str, object: bool, q: &Query) -> Result<Action, OssErro
         }
         return match method {
             "GET" | "HEAD" => match (process, async_process) {
-                (_, Some(_)) => Err(OssError::new(
-                    400,
+                (_, Some(_)) => Err(OssError::invalid(
                     "InvalidArgument",
                     None,
                     "x-oss-async-process is only allowed with POST",
                 )),
                 (Some(Some(v)), None) => Ok(Action::Process(v.clone())),
                 (Some(None), None) => {
-                    Err(OssError::new(400, "InvalidArgument", None, "x-oss-process needs a value on GET"))
+                    Err(OssError::invalid("InvalidArgument", None, "x-oss-process needs a value on GET"))
                 }
                 (None, None) => Ok(Action::GetObject),
             },
             "POST" => match (process, async_process) {
-                (Some(_), Some(_)) => Err(OssError::new(
-                    400,
+                (Some(_), Some(_)) => Err(OssError::invalid(
                     "InvalidArgument",
                     None,
                     "x-oss-process and x-oss-async-process in one request",
@@ -136,7 +131,7 @@ pub fn classify(method: &str, object: bool, q: &Query) -> Result<Action, OssErro
     let style_name = || -> Result<String, OssError> {
         match single(q, "styleName")? {
             Some(Some(n)) => Ok(n.clone()),
-            _ => Err(OssError::new(400, "MissingArgument", None, "styleName is required")),
+            _ => Err(OssError::invalid("MissingArgument", None, "styleName is required")),
         }
     };
     if has("style") {
@@ -170,16 +165,12 @@ pub fn classify(method: &str, object: bool, q: &Query) -> Result<Action, OssErro
         return match (method, id) {
             ("GET" | "HEAD", Some(id)) => Ok(Action::AsyncStatus(id.clone())),
             ("GET" | "HEAD", None) => {
-                Err(OssError::new(400, "MissingArgument", None, "x-oss-async-task needs a TaskId"))
+                Err(OssError::invalid("MissingArgument", None, "x-oss-async-task needs a TaskId"))
             }
             _ => Err(OssError::method_not_allowed()),
         };
     }
-    Err(OssError::new(
-        501,
-        "NotImplemented",
-        None,
-        "This bucket-level API is not provided (styles, processConfiguration, referer and x-oss-async-task are).",
+    Err(OssError::not_implemented("This bucket-level API is not provided (styles, processConfiguration, referer and x-oss-async-task are).",
     ))
 }
 
@@ -191,16 +182,24 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, OssError> {
             Some((k, v)) => (k, Some(v)),
             None => (part, None),
         };
-        out.push((decode(k)?, v.map(decode).transpose()?));
+        out.push((decode_query(k)?, v.map(decode_query).transpose()?));
     }
     Ok(out)
 }
 
-fn decode(s: &str) -> Result<String, OssError> {
-    percent_decode_str(s)
+/// A query key or value, decoded as `transform::query_decode` says (`+` is a space).
+fn decode_query(s: &str) -> Result<String, OssError> {
+    crate::transform::query_decode(s)
+        .ok_or_else(|| OssError::invalid("InvalidArgument", None, "the query is not valid UTF-8"))
+}
+
+/// A form body field: percent-decoded once, `+` kept. The SDKs send the process text of a
+/// POST unencoded (oss2 writes `x-oss-process=` + the text), where `+` is base64's own.
+fn decode_body(s: &str) -> Result<String, OssError> {
+    percent_encoding::percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| OssError::new(400, "InvalidArgument", None, "the query is not valid UTF-8"))
+        .map_err(|_| OssError::invalid("InvalidArgument", None, "the form body is not valid UTF-8"))
 }
 
 /// The single value of `name`; two of them are refused (never pick one silently).
@@ -208,7 +207,7 @@ pub fn single<'q>(q: &'q Query, name: &str) -> Result<Option<&'q Option<String>>
     let mut it = q.iter().filter(|(k, _)| k == name);
     let first = it.next().map(|(_, v)| v);
     if it.next().is_some() {
-        return Err(OssError::new(400, "InvalidArgument", None, format!("{name} is given more than once")));
+        return Err(OssError::invalid("InvalidArgument", None, format!("{name} is given more than once")));
     }
     Ok(first)
 }
@@ -219,24 +218,23 @@ pub fn single<'q>(q: &'q Query, name: &str) -> Result<Option<&'q Option<String>>
 /// refused.
 pub fn form_field(body: &[u8], field: &str) -> Result<String, OssError> {
     let text = std::str::from_utf8(body)
-        .map_err(|_| OssError::new(400, "InvalidArgument", None, "the form body is not UTF-8"))?;
+        .map_err(|_| OssError::invalid("InvalidArgument", None, "the form body is not UTF-8"))?;
     let mut found = None;
     for part in text.trim_end_matches(['\r', '\n']).split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        if decode(k)? == field {
+        if decode_body(k)? == field {
             if found.is_some() {
-                return Err(OssError::new(
-                    400,
+                return Err(OssError::invalid(
                     "InvalidArgument",
                     None,
                     format!("{field} is given more than once"),
                 ));
             }
-            found = Some(decode(v)?);
+            found = Some(decode_body(v)?);
         }
     }
     found.filter(|v| !v.is_empty()).ok_or_else(|| {
-        OssError::new(400, "MissingArgument", None, format!("the form body must carry {field}=<process>"))
+        OssError::invalid("MissingArgument", None, format!("the form body must carry {field}=<process>"))
     })
 }
 

@@ -60,3 +60,21 @@ fn a_bucket_with_auto_format_negotiates_pipelines_that_name_no_format() {
     let r = request(&p.addr, "GET", "/example.jpg", &[("Accept", CHROME)]);
     assert_eq!((r.header("content-type"), r.header("vary")), (Some("image/jpeg"), None));
 }
+
+/// AVIF picked by `Accept` falls back to WebP past OSS's AVIF cap; an explicit `format,avif`
+/// is refused there. The fallback must never be served for the explicit request from the cache.
+#[test]
+fn a_negotiated_avif_fallback_is_never_the_answer_to_an_explicit_avif() {
+    let p = start("formats-fallback", "", PUBLIC);
+    std::fs::write(p.dir.join("wide.jpg"), common::jpeg(5000, 3000)).unwrap();
+    let r = request(&p.addr, "GET", "/wide.jpg?x-oss-process=image/format,auto", &[("Accept", CHROME)]);
+    assert_eq!((r.status, r.header("content-type")), (200, Some("image/webp")), "{}", r.text());
+    let r = request(&p.addr, "GET", "/wide.jpg?x-oss-process=image/format,avif", &[]);
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref(), r.header("x-oss-ec")),
+        (400, Some("ImageTooLarge"), Some("0040-00000014")),
+        "{:?} {}",
+        r.header("content-type"),
+        r.text()
+    );
+}

@@ -201,7 +201,7 @@ fn metrics_are_exposed() {
         assert!(text.contains(name), "{name} missing");
     }
     assert!(text.contains("outcome=\"miss\",status=\"200\""), "{text}");
-    assert!(text.contains("outcome=\"error\",status=\"404\""));
+    assert!(text.contains("outcome=\"not_found\",status=\"404\""));
     for stage in ["origin", "decode", "transform", "encode", "total"] {
         let n = metric(&p, &format!("imgedge_stage_seconds_count{{stage=\"{stage}\"}}"));
         assert!(n >= 1.0, "no {stage} sample");

@@ -80,3 +80,82 @@ fn the_quick_start_examples_answer_what_they_say() {
         }
     }
 }
+
+/// Every key of `conf/imgedge.toml`, dotted (`server.listen`, `buckets.origin.type`), including
+/// those of its commented-out example tables (`# [cache.store]`, `# [[access_keys]]`).
+fn config_keys() -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/conf/imgedge.toml")).unwrap();
+    let mut keys = Vec::new();
+    let (mut section, mut commented) = (String::new(), false);
+    for line in text.lines() {
+        let (hidden, body) = match line.strip_prefix("# ") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, line.trim()),
+        };
+        if body.starts_with('[') && (!hidden || body.trim_start_matches('[').starts_with(char::is_lowercase))
+        {
+            let name = body.split(']').next().unwrap().trim_start_matches('[');
+            if !name.contains(' ') {
+                (section, commented) = (name.to_string(), hidden);
+                continue;
+            }
+        }
+        // A commented key counts only inside a commented table (elsewhere it is an example value).
+        if hidden && !commented {
+            continue;
+        }
+        let Some((key, _)) = body.split_once(" = ") else { continue };
+        let key = key.trim();
+        if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !key.is_empty() {
+            keys.push(if section.is_empty() { key.to_string() } else { format!("{section}.{key}") });
+        }
+    }
+    keys
+}
+
+/// The names README's configuration reference gives: the backticked names of each row's first
+/// cell, where a bare name continues the section of the dotted one before it
+/// (`server.queue` / `queue_wait_ms` names `server.queue_wait_ms`).
+fn documented_keys() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme.find("### Configuration reference").expect("the reference")..];
+    let table = &table[..table[4..].find("\n#").map_or(table.len(), |i| i + 4)];
+    let mut names = Vec::new();
+    for row in table.lines().filter(|l| l.starts_with("| ")) {
+        let cell = row.split('|').nth(1).unwrap_or("");
+        let mut section = String::new();
+        for token in cell.split('`').skip(1).step_by(2) {
+            let token = token.trim_start_matches("[[").trim_end_matches("]]");
+            if cell.contains(&format!("`[[{token}]]`")) {
+                section = token.to_string();
+                names.push(token.to_string());
+            } else if let Some((s, _)) = token.rsplit_once('.') {
+                section = s.to_string();
+                names.push(token.to_string());
+            } else if section.is_empty() {
+                names.push(token.to_string());
+            } else {
+                names.push(format!("{section}.{token}"));
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_configuration_reference_names_every_key_of_the_shipped_config() {
+    let keys = config_keys();
+    for expected in [
+        "server.listen",
+        "cache.store_prefix",
+        "cache.store.endpoint",
+        "access_keys.id",
+        "buckets.origin.path",
+    ] {
+        assert!(keys.iter().any(|k| k == expected), "the key walk missed {expected}: {keys:?}");
+    }
+    let names = documented_keys();
+    let missing: Vec<&String> =
+        keys.iter().filter(|k| !names.iter().any(|n| *k == n || k.starts_with(&format!("{n}.")))).collect();
+    assert!(missing.is_empty(), "README's configuration reference does not name {missing:?}");
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::s3::{self, S3Server, ACCESS_KEY, SECRET_KEY};
-use common::server::{metric, request, start_with_env, Proxy, Response};
+use common::server::{metric, metric_reaches, request, start_with_env, Proxy, Response};
 
 const AK: (&str, &str) = ("replica-ak", "replica-secret");
 /// `state.poll_s` of these replicas, and the documented bound of a change reaching every
@@ -264,6 +264,9 @@ fn readiness_follows_the_state_store_and_the_drain() {
     let r = request(&p.addr, "GET", "/example.jpg", &[]);
     assert_eq!(r.status, 503, "served before its settings were known: {}", r.text());
     assert!(r.header("retry-after").is_some());
+    // Counted by its kind: a dependency not ready, not load.
+    assert!(metric_reaches(&p, "imgedge_requests_total{outcome=\"unavailable\",status=\"503\"}", 1.0));
+    assert_eq!(metric(&p, "imgedge_requests_total{outcome=\"busy\""), 0.0);
 
     origin.resume();
     let resumed = Instant::now();

@@ -132,3 +132,40 @@ fn hop_by_hop_headers_never_reach_the_origin() {
         assert!(!heads.lines().any(|l| l.starts_with(h)), "{h} reached the origin: {heads}");
     }
 }
+
+/// A body over `api.max_body_bytes` (64 KiB) is refused, and the client still reads the refusal
+/// while it is sending: imgedge answers first, then reads and drops the rest before it closes
+/// (a close with unread data would reset the connection and lose the answer), as nginx's
+/// lingering close does. Declared lengths and chunked bodies alike.
+#[test]
+fn a_client_sending_a_body_over_the_cap_reads_the_refusal() {
+    let p = start("body-over-cap", "", common::server::PUBLIC);
+    let body = vec![b'x'; 1 << 20];
+    let chunked: Vec<u8> = body
+        .chunks(16 << 10)
+        .flat_map(|c| [format!("{:x}\r\n", c.len()).into_bytes(), c.to_vec(), b"\r\n".to_vec()].concat())
+        .chain(*b"0\r\n\r\n")
+        .collect();
+    for (framing, payload) in [
+        (format!("Content-Length: {}", body.len()), &body),
+        ("Transfer-Encoding: chunked".to_string(), &chunked),
+    ] {
+        let mut s = TcpStream::connect(&p.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!("PUT /?style&styleName=big HTTP/1.1\r\nHost: localhost\r\n{framing}\r\n\r\n");
+        let mut w = s.try_clone().unwrap();
+        let payload = payload.clone();
+        let writer = std::thread::spawn(move || {
+            let _ = w.write_all(head.as_bytes());
+            // The whole body, in pieces, as a client that does not look for an early answer.
+            payload.chunks(8 << 10).try_for_each(|c| w.write_all(c)).is_ok()
+        });
+        let mut out = Vec::new();
+        let read = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.1 400"), "{framing}: {read:?} {text}");
+        assert!(text.contains("<Code>EntityTooLarge</Code>"), "{framing}: {text}");
+        assert!(writer.join().unwrap(), "{framing}: the client could not finish sending");
+    }
+    assert_eq!(get(&p.addr, "/example.jpg").status, 200);
+}

@@ -300,3 +300,60 @@ fn snapshots_can_be_saved_as_avif_and_heic() {
         }
     }
 }
+
+/// A 4K frame (24.9 MB as a BMP) is bounded by `video.max_pixels`, not by the image source cap;
+/// a snapshot's watermark image is an image, held to the image cap and refused from its size
+/// before a byte of it is fetched (it used to be fetched under the video's cap).
+#[test]
+fn a_4k_frame_runs_and_a_snapshots_watermark_is_held_to_the_image_cap() {
+    let dir = common::temp_dir("video-4k-files");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x00ff00:s=3840x2160:r=1:d=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        dir.join("uhd.mp4").to_str().unwrap(),
+    ]);
+    // 700×700 of noise: about 1.5 MB of PNG, over a 1 MB image cap.
+    let mut seed = 0x2545_f491_u32;
+    let noise = image::RgbImage::from_fn(700, 700, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let mark = common::png(&image::DynamicImage::ImageRgb8(noise));
+    assert!(mark.len() > 1_000_000);
+    std::fs::write(dir.join("mark.png"), mark).unwrap();
+    std::fs::write(dir.join("small.jpg"), common::jpeg(64, 64)).unwrap();
+    let origin = common::origin::serve(dir, "/base");
+    let conf = format!(
+        "[limits]\nmax_src_bytes = 1000000\n[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"http://{}/base\"\n",
+        origin.addr
+    );
+    let p = start("video-4k", "", &conf);
+    let r = snap(&p, "uhd.mp4", "t_0,f_jpg,w_400");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!((r.image().width(), r.image().height()), (400, 225));
+    assert!(near(centre(&r), GREEN));
+    let mark = common::b64("mark.png");
+    for target in [
+        format!("/uhd.mp4?x-oss-process=video/snapshot,t_0,f_jpg,w_400/watermark,image_{mark}"),
+        format!("/small.jpg?x-oss-process=image/watermark,image_{mark}"),
+    ] {
+        let r = request(&p.addr, "GET", &target, &[]);
+        assert_eq!(
+            (r.status, r.xml("Code").as_deref()),
+            (400, Some("ImageTooLarge")),
+            "{target}: {}",
+            r.text()
+        );
+    }
+    assert_eq!(origin.sent("/base/mark.png"), 0, "the oversized watermark was fetched");
+}

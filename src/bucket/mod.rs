@@ -102,7 +102,7 @@ impl Bucket {
         let mut stored = self.stored.lock().await;
         let latest = self.state.load(&self.name).await.map_err(|e| {
             tracing::warn!(bucket = %self.name, error = %e, "state could not be read before a change");
-            OssError::new(503, "ServiceUnavailable", None, "The bucket's settings cannot be read now.")
+            OssError::unavailable("The bucket's settings cannot be read now.")
         })?;
         let mut next = latest.stored;
         change(&mut next)?;

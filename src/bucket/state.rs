@@ -74,7 +74,9 @@ impl StateStore {
                 Ok(stored) => Ok(Loaded { stored, version: o.meta.etag }),
                 Err(e) => Err(LoadError::Damaged(format!("state of bucket {bucket}: {e}"))),
             },
-            Err(e) if e.status == 404 => Ok(Loaded { stored: Stored::default(), version: String::new() }),
+            Err(e) if e.kind == crate::error::Kind::NotFound => {
+                Ok(Loaded { stored: Stored::default(), version: String::new() })
+            }
             Err(e) => {
                 Err(LoadError::Unreachable(format!("state of bucket {bucket}: {} {}", e.code, e.message)))
             }
@@ -85,7 +87,7 @@ impl StateStore {
     pub async fn version(&self, bucket: &str) -> Result<String, OssError> {
         match self.store.head(&self.key(bucket)?).await {
             Ok(m) => Ok(m.etag),
-            Err(e) if e.status == 404 => Ok(String::new()),
+            Err(e) if e.kind == crate::error::Kind::NotFound => Ok(String::new()),
             Err(e) => Err(e),
         }
     }
@@ -125,7 +127,7 @@ impl StateStore {
         let Ok(k) = ObjectKey::new(key) else { return Ok(None) };
         match self.store.get(&k, MAX_PURGE_BYTES).await {
             Ok(o) => Ok(serde_json::from_slice(&o.bytes).ok()),
-            Err(e) if e.status == 404 => Ok(None),
+            Err(e) if e.kind == crate::error::Kind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

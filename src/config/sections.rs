@@ -204,11 +204,20 @@ pub struct OriginTimeouts {
     /// Seconds a remote source's validator (ETag / Last-Modified, from a HEAD) is trusted
     /// before the origin is asked again; 0 asks on every processed request.
     pub revalidate_s: u64,
+    /// Seconds past `revalidate_s` during which a source whose origin is unreachable or answers
+    /// 5xx keeps its cached variants served (RFC 5861's stale-if-error); 0 never.
+    pub stale_if_error_s: u64,
 }
 
 impl Default for OriginTimeouts {
     fn default() -> Self {
-        OriginTimeouts { connect_ms: 1000, first_byte_ms: 5000, total_ms: 15000, revalidate_s: 10 }
+        OriginTimeouts {
+            connect_ms: 1000,
+            first_byte_ms: 5000,
+            total_ms: 15000,
+            revalidate_s: 10,
+            stale_if_error_s: 3600,
+        }
     }
 }
 

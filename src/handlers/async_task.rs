@@ -9,11 +9,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::saveas::{self, Plan};
+use crate::app::App;
 use crate::bucket::Bucket;
+use crate::engine::tasks::State;
 use crate::error::OssError;
-use crate::proxy::app::App;
-use crate::proxy::respond::{Answer, Body};
-use crate::proxy::tasks::State;
+use crate::exchange::{Answer, Body};
 use crate::storage::read_only;
 
 fn json(v: serde_json::Value) -> Answer {
@@ -57,11 +57,7 @@ pub fn submit(
 
 /// The state of a task submitted to this bucket.
 pub fn status(app: &App, bucket: &Bucket, id: &str) -> Result<Answer, OssError> {
-    let t = app
-        .tasks
-        .get(id)
-        .filter(|t| t.bucket == bucket.name)
-        .ok_or_else(|| OssError::new(404, "NoSuchTask", None, "The specified task does not exist."))?;
+    let t = app.tasks.get(id).filter(|t| t.bucket == bucket.name).ok_or_else(OssError::no_such_task)?;
     let date = |t: SystemTime| httpdate::fmt_http_date(t);
     let mut v = serde_json::json!({
         "TaskId": t.id,

@@ -8,10 +8,10 @@ use crate::bucket::settings::{self, Process};
 use crate::bucket::xml::{self, ProcessDoc, RefererDoc};
 use crate::bucket::{Bucket, Settings};
 use crate::error::OssError;
-use crate::proxy::respond::{Answer, Body};
+use crate::exchange::{Answer, Body};
 
 pub async fn put_process(bucket: &Bucket, body: &[u8]) -> Result<Answer, OssError> {
-    let d = xml::parse_process(body).map_err(|e| OssError::new(400, "InvalidArgument", None, e.message))?;
+    let d = xml::parse_process(body).map_err(|e| OssError::invalid("InvalidArgument", None, e.message))?;
     let mut delimiters = d.style_delimiters.clone();
     if d.oss_domain_support_at_process {
         delimiters.push("@!".into());
@@ -46,7 +46,7 @@ pub fn get_process(s: &Settings) -> Answer {
 pub async fn put_referer(bucket: &Bucket, body: &[u8]) -> Result<Answer, OssError> {
     let d = xml::parse_referer(body).map_err(|e| OssError::malformed_xml(e.message))?;
     for r in d.whitelist.iter().chain(&d.blacklist) {
-        settings::validate_referer_entry(r).map_err(|m| OssError::new(400, "InvalidArgument", None, m))?;
+        settings::validate_referer_entry(r).map_err(|m| OssError::invalid("InvalidArgument", None, m))?;
     }
     let referer = RefererConfig {
         allow_empty: d.allow_empty,

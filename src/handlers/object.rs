@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use super::raw::{self, Conditional};
-use super::{Job, Reply, Req};
+use crate::app::App;
 use crate::bucket::{Bucket, Settings};
+use crate::engine::Job;
 use crate::error::OssError;
+use crate::exchange::{Reply, Req};
 use crate::names::ObjectKey;
-use crate::proxy::app::App;
 use crate::request::Action;
 use crate::route;
 use crate::storage::RawAccess;
@@ -38,7 +39,7 @@ pub async fn job(
                 }
             }
             let object = ObjectKey::new(object)
-                .map_err(|e| OssError::new(400, "InvalidObjectName", e.ec(), e.to_string()))?;
+                .map_err(|e| OssError::invalid("InvalidObjectName", e.ec(), e.to_string()))?;
             (object, format!("style/{style}"))
         }
     };

@@ -6,17 +6,16 @@
 
 use std::sync::Arc;
 
-use super::process::cache_tag;
+use crate::app::App;
 use crate::bucket::state::Purge;
 use crate::bucket::Bucket;
+use crate::engine::keys::cache_tag;
 use crate::error::OssError;
+use crate::exchange::{Answer, Body};
 use crate::names::ObjectKey;
-use crate::proxy::app::App;
-use crate::proxy::follow::forget_source;
-use crate::proxy::respond::{Answer, Body};
 
 pub async fn purge(app: &Arc<App>, bucket: &Arc<Bucket>, key: &ObjectKey) -> Result<Answer, OssError> {
-    forget_source(app, &bucket.name, key).await;
+    app.forget_source(&bucket.name, key).await;
     // Logged before the tier is emptied: if the tier fails the other replicas still forget, and
     // the client, told of the failure, can simply purge again.
     let record = Purge { bucket: bucket.name.clone(), key: key.to_string() };
@@ -32,7 +31,7 @@ pub async fn purge(app: &Arc<App>, bucket: &Arc<Bucket>, key: &ObjectKey) -> Res
         None => 0,
     };
     // A miss that began before the purge may have put a variant back in memory meanwhile.
-    forget_source(app, &bucket.name, key).await;
+    app.forget_source(&bucket.name, key).await;
     let a = Answer::new(204, Body::Empty).header("x-imgedge-purged", deleted.to_string());
     Ok(match app.tag_header {
         "" => a,
@@ -41,5 +40,5 @@ pub async fn purge(app: &Arc<App>, bucket: &Arc<Bucket>, key: &ObjectKey) -> Res
 }
 
 fn unavailable() -> OssError {
-    OssError::new(503, "ServiceUnavailable", None, "The purge could not be completed; try again.")
+    OssError::unavailable("The purge could not be completed; try again.")
 }

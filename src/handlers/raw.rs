@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use crate::proxy::respond::{Answer, Body};
+use crate::exchange::{Answer, Body};
 use crate::storage::Meta;
 
 /// The request's validators.

@@ -8,15 +8,16 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::process::{self, meta_key};
-use super::{vars, Job};
+use super::vars;
+use crate::app::App;
 use crate::bucket::{Bucket, Settings};
+use crate::engine::keys::meta_key;
+use crate::engine::{render, Job};
 use crate::error::OssError;
+use crate::exchange::{Answer, Body};
+use crate::metrics::metrics;
 use crate::names::ObjectKey;
-use crate::proxy::app::App;
-use crate::proxy::metrics::metrics;
-use crate::proxy::respond::{Answer, Body};
-use crate::storage::{check_size, read_only};
+use crate::storage::read_only;
 use crate::transform;
 
 /// A parsed write: the job, the target bucket and the target key's template.
@@ -44,7 +45,7 @@ pub fn plan(
     };
     let pipeline = transform::parse(process, settings, &app.limits)?;
     let saveas = pipeline.saveas.clone().ok_or_else(|| {
-        OssError::new(400, "MissingArgument", None, "a POST process needs |sys/saveas,o_<base64 key>")
+        OssError::invalid("MissingArgument", None, "a POST process needs |sys/saveas,o_<base64 key>")
     })?;
     let target_name = match &saveas.bucket {
         None => bucket.name.clone(),
@@ -78,9 +79,7 @@ pub async fn execute(
     if !plan.target.store.writable() {
         return Err(read_only());
     }
-    let source = bucket.store.head(&plan.job.object).await?;
-    check_size(source.size.unwrap_or(0), app.limits.max_source_bytes(&plan.job.pipeline))?;
-    let rendered = process::render(app, bucket, &plan.job, patient).await?;
+    let (rendered, source) = render(app, bucket, &plan.job, patient).await?;
     let autoext = rendered.format.map_or("json", |f| f.name());
     let ctx = vars::Context {
         bucket: &bucket.name,
@@ -89,7 +88,7 @@ pub async fn execute(
         task_time: SystemTime::now(),
         autoext,
     };
-    let invalid = |m: String| OssError::new(400, "InvalidArgument", None, format!("sys/saveas o: {m}"));
+    let invalid = |m: String| OssError::invalid("InvalidArgument", None, format!("sys/saveas o: {m}"));
     let key = vars::expand(&plan.template, &ctx).map_err(invalid)?;
     let key = ObjectKey::new(key).map_err(|e| invalid(e.to_string()))?;
     let size = rendered.body.len() as u64;

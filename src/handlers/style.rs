@@ -5,12 +5,12 @@
 
 use bytes::Bytes;
 
+use crate::app::App;
 use crate::bucket::settings::{validate_style, Style};
 use crate::bucket::xml::{self, StyleInfo};
 use crate::bucket::{unix_now, Bucket, Settings};
 use crate::error::OssError;
-use crate::proxy::app::App;
-use crate::proxy::respond::{Answer, Body};
+use crate::exchange::{Answer, Body};
 
 pub fn xml_answer(status: u16, body: String) -> Answer {
     Answer::new(status, Body::Bytes(Bytes::from(body))).header("content-type", "application/xml")
@@ -42,8 +42,7 @@ pub async fn put(app: &App, bucket: &Bucket, name: &str, body: &[u8]) -> Result<
                     s.modified = now;
                 }
                 None if full => {
-                    return Err(OssError::new(
-                        400,
+                    return Err(OssError::invalid(
                         "TooManyStyles",
                         None,
                         format!("A bucket holds at most {max} styles (api.max_styles)."),

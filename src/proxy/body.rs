@@ -10,10 +10,10 @@ use pingora::proxy::Session;
 
 use crate::access::Auth;
 use crate::error::OssError;
-use crate::handlers::Req;
+use crate::exchange::Req;
 
 fn too_large(max: u64) -> OssError {
-    OssError::new(400, "EntityTooLarge", None, format!("The request body is larger than {max} bytes."))
+    OssError::invalid("EntityTooLarge", None, format!("The request body is larger than {max} bytes."))
 }
 
 /// Reads the body: at most `max` bytes, all of it within `deadline` (a trickling client holds
@@ -29,9 +29,9 @@ pub async fn read(
         let len: u64 = len
             .trim()
             .parse()
-            .map_err(|_| OssError::new(400, "InvalidArgument", None, "bad Content-Length"))?;
+            .map_err(|_| OssError::invalid("InvalidArgument", None, "bad Content-Length"))?;
         if len > max {
-            // Not worth reading: the connection is closed after the answer.
+            // Not worth keeping: dropped after the answer ([`linger`]), and the connection closed.
             session.set_keepalive(None);
             return Err(too_large(max));
         }
@@ -40,7 +40,7 @@ pub async fn read(
         async {
             let mut body = BytesMut::new();
             while let Some(chunk) = session.read_request_body().await.map_err(|_| {
-                OssError::new(400, "IncompleteBody", None, "The request body could not be read.")
+                OssError::invalid("IncompleteBody", None, "The request body could not be read.")
             })? {
                 if body.len() as u64 + chunk.len() as u64 > max {
                     session.set_keepalive(None);
@@ -52,10 +52,22 @@ pub async fn read(
         };
     let body = tokio::time::timeout(deadline, read).await.unwrap_or_else(|_| {
         session.set_keepalive(None);
-        Err(OssError::new(400, "RequestTimeout", None, "The request body did not arrive in time."))
+        Err(OssError::invalid("RequestTimeout", None, "The request body did not arrive in time."))
     })?;
     check_signed_digests(req, auth, &body)?;
     Ok(body)
+}
+
+/// After an answer sent before the request's body was read to its end (refused as too large,
+/// or not wanted): reads and drops what the client still sends, for at most `within`, then the
+/// connection closes. Closing with unread data would reset the connection, and a client still
+/// sending would lose the answer to a broken pipe (nginx's lingering close does the same).
+pub async fn linger(session: &mut Session, within: Duration) {
+    if session.is_body_done() {
+        return;
+    }
+    session.set_keepalive(None);
+    let _ = tokio::time::timeout(within, session.drain_request_body()).await;
 }
 
 /// The body must be the one the signature vouches for.
@@ -63,8 +75,7 @@ fn check_signed_digests(req: &Req, auth: &Auth, body: &[u8]) -> Result<(), OssEr
     if let Auth::Signed { payload_sha256: Some(want), .. } = auth {
         use sha2::{Digest, Sha256};
         if Sha256::digest(body).as_slice() != want {
-            return Err(OssError::new(
-                400,
+            return Err(OssError::invalid(
                 "InvalidDigest",
                 None,
                 "The body does not match x-oss-content-sha256.",
@@ -76,7 +87,7 @@ fn check_signed_digests(req: &Req, auth: &Auth, body: &[u8]) -> Result<(), OssEr
         use md5::{Digest, Md5};
         let got = base64::engine::general_purpose::STANDARD.encode(Md5::digest(body));
         if got != md5.trim() {
-            return Err(OssError::new(400, "InvalidDigest", None, "The body does not match Content-MD5."));
+            return Err(OssError::invalid("InvalidDigest", None, "The body does not match Content-MD5."));
         }
     }
     Ok(())

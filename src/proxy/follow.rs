@@ -14,9 +14,8 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
-use super::metrics::metrics;
-use super::App;
-use crate::handlers::process::{meta_key, source_prefix};
+use crate::app::App;
+use crate::metrics::metrics;
 
 /// How often a bucket whose state was never loaded is retried when polling is off.
 const RETRY: Duration = Duration::from_secs(2);
@@ -116,7 +115,7 @@ async fn follow_purges(app: &App, seen: &mut HashSet<String>) {
         }
         match app.state.read_purge(&rec.key).await {
             Ok(Some(p)) => {
-                forget_source(app, &p.bucket, &p.key).await;
+                app.forget_source(&p.bucket, &p.key).await;
                 m.state_polls.with_label_values(&["purge"]).inc();
             }
             Ok(None) => {}
@@ -127,10 +126,4 @@ async fn follow_purges(app: &App, seen: &mut HashSet<String>) {
     }
     // Forget records that are gone, so the set stays as small as the log.
     seen.retain(|k| listed.contains(k));
-}
-
-/// Drops this replica's memory of one source: its variants and its validators.
-pub async fn forget_source(app: &App, bucket: &str, key: &str) {
-    app.cache.invalidate_prefix(source_prefix(bucket, key));
-    app.metas.invalidate(&meta_key(bucket, key)).await;
 }

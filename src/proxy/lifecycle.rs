@@ -103,7 +103,7 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Bounded<A> {
             let reused = tokio::select! {
                 r = serve => r,
                 _ = deadline => {
-                    super::metrics::metrics().connections_closed.with_label_values(&["header_timeout"]).inc();
+                    crate::metrics::metrics().connections_closed.with_label_values(&["header_timeout"]).inc();
                     return None;
                 }
             };

@@ -1,19 +1,13 @@
 //! The edge proxy on pingora, kept thin: `request_filter` turns the session into a [`Req`],
-//! reads a bounded body when the action has one, and writes what [`handlers`] answer (or lets
+//! reads a bounded body when the action has one, and writes what [`dispatch`] answers (or lets
 //! pingora proxy a raw object of a remote bucket). CPU work runs on the transform worker pool.
 //! Phase by phase: request_filter → (answered | upstream_peer → response filters) → logging.
 
-pub mod app;
 pub mod body;
-pub mod cache;
 pub mod follow;
 pub mod lifecycle;
-pub mod metrics;
 pub mod respond;
 pub mod service;
-pub mod tasks;
-pub mod tier;
-pub mod workers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,10 +18,11 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::Result;
 
+use crate::app::App;
+use crate::dispatch;
 use crate::error::OssError;
-use crate::handlers::{self, Reply, Req};
+use crate::exchange::{Answer, Reply, Req};
 use crate::storage::remote::Remote;
-pub use app::App;
 
 /// The pingora application: the shared state, cheap to hand to background tasks.
 pub struct Proxy(pub Arc<App>);
@@ -55,13 +50,6 @@ fn request_id() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{:08X}{:016X}", t as u32, n ^ (pid << 40))
-}
-
-/// nginx's status for a request whose client closed the connection first: logged, never sent.
-const CLIENT_GONE: u16 = 499;
-
-fn client_gone() -> OssError {
-    OssError::new(CLIENT_GONE, "ClientClosedRequest", None, "The client closed the connection.")
 }
 
 /// The request head as handlers see it: decoded once, owned.
@@ -93,7 +81,7 @@ fn has_body(session: &Session) -> bool {
 impl Proxy {
     async fn reply(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, OssError> {
         let req = req_of(session, &ctx.request_id)?;
-        let routed = handlers::route(&self.0, &req)?;
+        let routed = dispatch::route(&self.0, &req)?;
         let has_body = routed.action.has_body();
         let body = match has_body {
             true => {
@@ -105,14 +93,14 @@ impl Proxy {
         };
         // Boxed: every handler's future lives in it (a render's is large), and pingora moves the
         // request filter's future whole, so keeping it out of line makes each move small.
-        let serve = Box::pin(handlers::serve(&self.0, &req, routed, body));
+        let serve = Box::pin(dispatch::serve(&self.0, &req, routed, body));
         // A read nobody waits for any more is dropped, which stops its transform (and frees its
         // worker) at the next action. Writes run to the end: they are all or nothing anyway.
         let (reply, outcome) = match has_body {
             true => serve.await?,
             false => tokio::select! {
                 r = serve => r?,
-                _ = session.downstream_session.read_body_or_idle(true) => return Err(client_gone()),
+                _ = session.downstream_session.read_body_or_idle(true) => return Err(OssError::client_gone()),
             },
         };
         ctx.outcome = outcome;
@@ -156,22 +144,22 @@ impl ProxyHttp for Proxy {
             Ok(Reply::Proxy(..)) if has_body(session) => {
                 // A body on an object GET is either a mistake or a framing trick: not forwarded.
                 session.set_keepalive(None);
-                let e = OssError::new(400, "InvalidRequest", None, "A request for an object has no body.");
-                Some(respond::Answer::error(&e, &ctx.request_id, self.host_id(session)))
+                let e = OssError::invalid("InvalidRequest", None, "A request for an object has no body.");
+                Some(Answer::error(&e, &ctx.request_id, self.host_id(session)))
             }
             Ok(Reply::Proxy(remote, key)) => {
                 ctx.outcome = "raw";
                 ctx.upstream = Some((remote, key.to_string()));
                 None
             }
-            Err(e) if e.status == CLIENT_GONE => {
+            Err(e) if e.kind == crate::error::Kind::ClientGone => {
                 ctx.outcome = "aborted";
                 session.set_keepalive(None);
                 return Ok(true);
             }
             Err(e) => {
-                ctx.outcome = if e.status == 503 { "busy" } else { "error" };
-                Some(respond::Answer::error(&e, &ctx.request_id, self.host_id(session)))
+                ctx.outcome = e.kind.answer().label;
+                Some(Answer::error(&e, &ctx.request_id, self.host_id(session)))
             }
         };
         match answer {
@@ -182,7 +170,9 @@ impl ProxyHttp for Proxy {
                     tracing::debug!(request_id = %ctx.request_id, error = %e, "response not delivered");
                     ctx.outcome = "aborted";
                     session.set_keepalive(None);
+                    return Ok(true);
                 }
+                body::linger(session, std::time::Duration::from_secs(self.0.api.body_timeout_s)).await;
                 Ok(true)
             }
             // A raw object of a remote origin: pingora proxies it (streaming, validators, ranges).
@@ -226,7 +216,7 @@ impl ProxyHttp for Proxy {
         resp.insert_header("x-oss-request-id", &ctx.request_id)?;
         resp.insert_header("x-content-type-options", "nosniff")?;
         let ct = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if let Some(csp) = respond::sandbox_policy(ct) {
+        if let Some(csp) = crate::exchange::sandbox_policy(ct) {
             resp.insert_header("content-security-policy", csp)?;
         }
         Ok(())
@@ -265,16 +255,15 @@ impl ProxyHttp for Proxy {
             return pingora::proxy::FailToProxy { error_code: 0, can_reuse_downstream: false };
         }
         let err = match (e.etype(), e.esource()) {
-            (ErrorType::HTTPStatus(code), _) => {
-                OssError::new(*code, "InternalError", None, "The request failed.")
+            (ErrorType::HTTPStatus(code), _) if *code < 500 => {
+                OssError::invalid("InvalidRequest", None, "The request could not be served.")
             }
+            (ErrorType::HTTPStatus(_), _) => OssError::internal(),
             (
                 ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout,
                 ErrorSource::Upstream,
-            ) => OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time."),
-            (_, ErrorSource::Upstream) => {
-                OssError::new(502, "BadGateway", None, "The origin could not be read.")
-            }
+            ) => OssError::gateway_timeout(),
+            (_, ErrorSource::Upstream) => OssError::bad_gateway("The origin could not be read."),
             (
                 ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
                 ErrorSource::Downstream,
@@ -283,12 +272,12 @@ impl ProxyHttp for Proxy {
                 return pingora::proxy::FailToProxy { error_code: 0, can_reuse_downstream: false };
             }
             (_, ErrorSource::Downstream) => {
-                OssError::new(400, "InvalidRequest", None, "The request could not be read.")
+                OssError::invalid("InvalidRequest", None, "The request could not be read.")
             }
             _ => OssError::internal(),
         };
         ctx.outcome = "error";
-        let answer = respond::Answer::error(&err, &ctx.request_id, self.host_id(session));
+        let answer = Answer::error(&err, &ctx.request_id, self.host_id(session));
         let status = err.status;
         if respond::send(session, answer, &ctx.request_id).await.is_err() {
             tracing::debug!(request_id = %ctx.request_id, "could not send the error response");
@@ -298,7 +287,7 @@ impl ProxyHttp for Proxy {
 
     async fn logging(&self, session: &mut Session, e: Option<&pingora::Error>, ctx: &mut Ctx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let m = metrics::metrics();
+        let m = crate::metrics::metrics();
         m.requests.with_label_values(&[ctx.outcome, &status.to_string()]).inc();
         let secs = ctx.start.elapsed().as_secs_f64();
         m.stage_seconds.with_label_values(&["total"]).observe(secs);

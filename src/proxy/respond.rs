@@ -7,63 +7,7 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use pingora::Result;
 
-use crate::error::OssError;
-
-/// A response body.
-pub enum Body {
-    Bytes(Bytes),
-    /// A byte range of a local file already open (its headers were made from its own `fstat`),
-    /// streamed in chunks.
-    File {
-        file: std::fs::File,
-        start: u64,
-        len: u64,
-    },
-    Empty,
-}
-
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Body,
-}
-
-impl Answer {
-    pub fn new(status: u16, body: Body) -> Answer {
-        Answer { status, headers: Vec::new(), body }
-    }
-
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub fn error(e: &OssError, request_id: &str, host_id: &str) -> Answer {
-        let xml = e.xml(request_id, host_id);
-        let mut a = Answer::new(e.status, Body::Bytes(Bytes::from(xml)))
-            .header("content-type", "application/xml")
-            .header("cache-control", "no-store");
-        if let Some(ec) = e.ec {
-            a = a.header("x-oss-ec", ec);
-        }
-        if e.status == 503 {
-            a = a.header("retry-after", "1");
-        }
-        a
-    }
-}
-
-/// The `Content-Security-Policy` of an object whose type can run script (SVG, HTML): served from
-/// the image domain, it must not run script or reach anything, so a user-uploaded SVG cannot
-/// act with the site's origin. Images and other types get none.
-pub fn sandbox_policy(content_type: &str) -> Option<&'static str> {
-    let t = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    matches!(
-        t.as_str(),
-        "image/svg+xml" | "text/html" | "application/xhtml+xml" | "text/xml" | "application/xml"
-    )
-    .then_some("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox")
-}
+use crate::exchange::{sandbox_policy, Answer, Body};
 
 /// Sends `answer`; HEAD requests get the headers only.
 pub async fn send(session: &mut Session, answer: Answer, request_id: &str) -> Result<()> {

@@ -14,9 +14,10 @@ use pingora::services::background::background_service;
 
 use super::follow::Follower;
 use super::lifecycle::{self, Bounded};
-use super::metrics::metrics;
-use super::{App, Proxy};
+use super::Proxy;
+use crate::app::App;
 use crate::config::Config;
+use crate::metrics::metrics;
 
 /// The metrics listener: `/metrics` from our registry, and the load balancer's probes,
 /// `/healthz` (the process serves) and `/readyz` (send it requests: every bucket's state is

@@ -214,7 +214,7 @@ impl std::fmt::Display for WriteError {
 /// would be, or an object where one of its folders would be. OSS's flat namespace has no such
 /// conflict; its hierarchical-namespace buckets answer 409 as here.
 fn conflict(what: &'static str) -> WriteError {
-    WriteError::Key(OssError::new(409, "FileAlreadyExists", None, what))
+    WriteError::Key(OssError::conflict(what))
 }
 
 /// The folder of `key` below `root`, made one level at a time. Each level is checked to be a
@@ -265,8 +265,7 @@ fn outside() -> WriteError {
 pub fn write_atomic(root: &Path, key: &ObjectKey, body: &[u8]) -> Result<Meta, WriteError> {
     let Some(name) = key.as_str().rsplit('/').next().filter(|n| !n.is_empty()) else {
         // `photos/`: a folder marker in OSS's flat namespace, not a file a directory can hold.
-        return Err(WriteError::Key(OssError::new(
-            400,
+        return Err(WriteError::Key(OssError::invalid(
             "InvalidObjectName",
             None,
             "A directory bucket cannot store an object whose key ends with '/'.",

@@ -11,9 +11,7 @@ impl Remote {
     /// Up to `max` objects under `prefix` (S3 origins), page by page (ListObjectsV2), within
     /// `total_ms` of its own.
     pub async fn list(&self, prefix: &str, max: usize) -> Result<Vec<Listed>, OssError> {
-        let s3 = self.s3().ok_or_else(|| {
-            OssError::new(501, "NotImplemented", None, "An HTTP origin cannot list objects.")
-        })?;
+        let s3 = self.s3().ok_or_else(|| OssError::not_implemented("An HTTP origin cannot list objects."))?;
         let pages = async {
             let (mut out, mut token) = (Vec::new(), None::<String>);
             loop {

@@ -75,9 +75,9 @@ impl Relay {
         })?;
         let port = listener.local_addr().map_err(|_| OssError::internal())?.port();
         let path = format!("/{}", token()?);
-        let size = meta.size.ok_or_else(|| {
-            OssError::new(502, "BadGateway", None, "The origin did not say how large the video is.")
-        })?;
+        let size = meta
+            .size
+            .ok_or_else(|| OssError::bad_gateway("The origin did not say how large the video is."))?;
         let shared = Arc::new(Shared {
             remote,
             key: key.clone(),
@@ -148,7 +148,7 @@ async fn serve(s: Arc<Shared>, tcp: tokio::net::TcpStream) {
         return;
     };
     if s.relayed.load(Ordering::Relaxed) >= s.budget {
-        fail(&s, OssError::new(502, "BadGateway", None, "The video was read more than twice over."));
+        fail(&s, OssError::bad_gateway("The video was read more than twice over."));
         let _ = answer(&mut session, 502, &[]).await;
         return;
     }
@@ -190,7 +190,7 @@ async fn serve(s: Arc<Shared>, tcp: tokio::net::TcpStream) {
             let chunk = match upstream.read_response_body().await {
                 Ok(Some(c)) => c,
                 Ok(None) | Err(_) => {
-                    fail(&s, OssError::new(502, "BadGateway", None, "The origin cut the video short."));
+                    fail(&s, OssError::bad_gateway("The origin cut the video short."));
                     return;
                 }
             };

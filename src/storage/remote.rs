@@ -95,11 +95,11 @@ pub struct Fetched {
 }
 
 pub(super) fn bad_gateway() -> OssError {
-    OssError::new(502, "BadGateway", None, "The origin could not be read.")
+    OssError::bad_gateway("The origin could not be read.")
 }
 
 fn gateway_timeout() -> OssError {
-    OssError::new(504, "GatewayTimeout", None, "The origin did not answer in time.")
+    OssError::gateway_timeout()
 }
 
 impl Remote {
@@ -314,7 +314,7 @@ impl Remote {
             200 => Ok((session, peer)),
             204 if method == "DELETE" => Ok((session, peer)),
             206 if headers.iter().any(|(n, _)| *n == "range") => Ok((session, peer)),
-            412 => Err(OssError::new(502, "BadGateway", None, "The object changed while it was read.")),
+            412 => Err(OssError::bad_gateway("The object changed while it was read.")),
             404 => Err(OssError::no_such_key()),
             403 => Err(OssError::access_denied(None, "The origin refused access to the object.")),
             _ => {
@@ -383,7 +383,7 @@ impl Remote {
                     self.release(session, &peer).await;
                     Ok(())
                 }
-                Err(e) if e.status == 404 => Ok(()),
+                Err(e) if e.kind == crate::error::Kind::NotFound => Ok(()),
                 Err(e) => Err(e),
             }
         };

@@ -24,7 +24,8 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     let mapped: String = text
         .chars()
         .map(|c| match c {
-            '+' => '-',
+            // A space is a `+` that went through query decoding (`+` means space there).
+            '+' | ' ' => '-',
             '/' => '_',
             c => c,
         })

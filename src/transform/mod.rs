@@ -29,5 +29,5 @@ pub use error::{Code, Error, Result};
 pub use execute::{estimate, run, Rendered, Timings};
 pub use format::Format;
 pub use limits::Limits;
-pub use parse::{parse, parse_query_value, NoStyles, Styles};
+pub use parse::{parse, parse_query_value, query_decode, NoStyles, Styles};
 pub use spec::Pipeline;

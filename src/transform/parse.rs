@@ -38,10 +38,25 @@ impl Styles for HashMap<String, String> {
 /// Parses a raw query value: percent-decodes it exactly once, then [`parse`]s it.
 /// `+` stays `+` (standard base64 uses it; OSS SDKs encode spaces as `%20`).
 pub fn parse_query_value(raw: &str, styles: &dyn Styles, limits: &Limits) -> Result<Pipeline> {
-    let decoded = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| Error::invalid(None, "x-oss-process is not valid UTF-8"))?;
+    let decoded =
+        query_decode(raw).ok_or_else(|| Error::invalid(None, "x-oss-process is not valid UTF-8"))?;
     parse(&decoded, styles, limits)
+}
+
+/// One query key or value as the SDKs encode it: `+` is a space (form encoding: what oss2 sends
+/// for a space, and signs decoded), then percent-decoding, exactly once. A `+` meant as itself
+/// arrives as `%2B`; base64 parameters read a space as the `+` it was (`b64::decode`). `None`
+/// when the result is not UTF-8.
+pub fn query_decode(raw: &str) -> Option<String> {
+    let spaced;
+    let raw = match raw.contains('+') {
+        true => {
+            spaced = raw.replace('+', " ");
+            &spaced
+        }
+        false => raw,
+    };
+    percent_decode_str(raw).decode_utf8().ok().map(|c| c.into_owned())
 }
 
 /// Parses a decoded process string.

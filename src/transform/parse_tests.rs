@@ -72,6 +72,17 @@ fn percent_decoding_happens_once() {
 }
 
 #[test]
+fn a_plus_in_the_query_is_a_space_and_base64_still_reads_it() {
+    assert_eq!(crate::transform::query_decode("bad+name%21").as_deref(), Some("bad name!"));
+    assert_eq!(crate::transform::query_decode("a%2Bb").as_deref(), Some("a+b"));
+    // Standard base64 written by hand, unencoded: `+` became a space and still decodes.
+    let l = Limits::default();
+    let hand = parse_query_value("image/watermark,text_Pz8-", &NoStyles, &l).unwrap();
+    let plus = parse_query_value("image/watermark,text_Pz8+", &NoStyles, &l).unwrap();
+    assert_eq!(hand, plus);
+}
+
+#[test]
 fn styles_expand_and_follow_oss_rules() {
     let st = styles();
     let l = Limits::default();

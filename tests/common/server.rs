@@ -235,6 +235,19 @@ pub fn metric(p: &Proxy, name: &str) -> f64 {
         .sum()
 }
 
+/// Whether `name` reaches `want` within two seconds: a request is counted when it is logged,
+/// just after its answer is written.
+pub fn metric_reaches(p: &Proxy, name: &str, want: f64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while metric(p, name) < want {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 pub fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::common;
 use super::common::fixtures::HeifGrid;
-use super::common::server::{get, request, start, try_request_body, PUBLIC};
+use super::common::server::{get, metric_reaches, request, start, try_request_body, PUBLIC};
 
 const WRITE_KEY: &str = "[[access_keys]]\nid = \"AK\"\nsecret = \"SK\"\nwrite = [\"*\"]\n";
 
@@ -139,6 +139,7 @@ fn avif_grids_are_bounded_by_their_real_size_and_tiles_and_killed_at_the_deadlin
     assert_eq!((r.status, r.xml("Code").as_deref()), (503, Some("ProcessTimeout")), "{}", r.text());
     // Decoding it whole takes 1.4 s here; the answer comes at the deadline.
     assert!(t.elapsed() < Duration::from_millis(900), "{:?}", t.elapsed());
+    assert!(metric_reaches(&q, "imgedge_requests_total{outcome=\"timeout\",status=\"503\"}", 1.0));
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(children(q.pid()), 0, "the decoder was killed");
 }

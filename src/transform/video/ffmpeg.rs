@@ -122,12 +122,17 @@ impl Grabber {
         a
     }
 
+    /// The size of one grabbed frame of the largest allowed size: BMP, with its row padding
+    /// and header.
+    pub fn max_frame_bytes(&self) -> u64 {
+        self.max_pixels.saturating_mul(4).saturating_add(1024)
+    }
+
     /// One ffmpeg run: its stdout (at most one frame's worth) and the start of its stderr.
     fn run(&self, input: &Input, s: &Snapshot, fast: bool, stop: &Stop) -> Result<(Vec<u8>, String)> {
         let mut cmd = Command::new(&self.program);
         cmd.args(self.args(input, s, fast));
-        // One frame of the largest allowed size, with BMP's row padding and header.
-        let max_out = self.max_pixels.saturating_mul(4).saturating_add(1024);
+        let max_out = self.max_frame_bytes();
         let bounds = child::Bounds { max: max_out, expect: 0, max_err: MAX_STDERR };
         let o = child::run(cmd, "ffmpeg", None, bounds, self.memory_bytes, stop)?;
         let (bmp, log) = (o.out, String::from_utf8_lossy(&o.err).into_owned());

@@ -122,6 +122,13 @@ pub fn snapshot(
     Ok((frame.bmp, pipeline))
 }
 
+/// The limits a grabbed frame runs under: an image's, but the frame's bytes are bounded by
+/// `video.max_pixels` (the grabber's cap), not by the source-file cap, which is a limit on what
+/// is fetched (a 3840×2160 frame is 24.9 MB of BMP).
+pub fn frame_limits(limits: &super::Limits, grabber: &ffmpeg::Grabber) -> super::Limits {
+    super::Limits { max_src_bytes: grabber.max_frame_bytes().max(limits.max_src_bytes), ..limits.clone() }
+}
+
 /// The pipeline to run on the grabbed `width`×`height` frame (already turned by its rotation
 /// metadata when `ar` asks for it): the quarter turn `ar_h`/`ar_w` need, the snapshot's size
 /// (w and h together are exact, as OSS's "capture as 800×600"), then the request's own actions.

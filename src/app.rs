@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::{MetaCache, VariantCache};
-use super::tasks::Tasks;
-use super::tier::Tier;
-use super::workers::Workers;
 use crate::access::policy::Keys;
 use crate::bucket::state::{LoadError, StateStore};
 use crate::bucket::Bucket;
 use crate::config::{self, Config};
+use crate::engine::cache::{MetaCache, VariantCache};
+use crate::engine::tasks::Tasks;
+use crate::engine::tier::Tier;
+use crate::engine::workers::Workers;
 use crate::error::OssError;
 use crate::route::HostMap;
 use crate::storage::{self, dir::DirStore};
@@ -104,11 +104,20 @@ impl App {
             poll: secs(cfg.state.poll_s),
             purge_retention: Duration::from_secs(cfg.cache.ttl_s + cfg.origin.revalidate_s + 60),
             sweep: cfg.cache.store.as_ref().and(secs(cfg.cache.store_sweep_s)),
-            metas: MetaCache::new(Duration::from_secs(cfg.origin.revalidate_s)),
+            metas: MetaCache::new(
+                Duration::from_secs(cfg.origin.revalidate_s),
+                Duration::from_secs(cfg.origin.stale_if_error_s),
+            ),
             tasks: Tasks::new(cfg.api.async_queue, cfg.api.async_kept),
             cache_control: cfg.cache.cache_control.clone(),
             host_id: cfg.server.host_id.clone(),
         })
+    }
+
+    /// Drops this replica's memory of one source: its variants and its validators.
+    pub async fn forget_source(&self, bucket: &str, key: &str) {
+        self.cache.invalidate_prefix(crate::engine::keys::source_prefix(bucket, key));
+        self.metas.invalidate(&crate::engine::keys::meta_key(bucket, key)).await;
     }
 
     pub fn bucket(&self, name: &str) -> Option<&Arc<Bucket>> {
@@ -122,7 +131,7 @@ impl App {
     /// Whether a load balancer should send requests here: every bucket's state is loaded and
     /// no shutdown has begun.
     pub fn ready(&self) -> bool {
-        !super::lifecycle::draining() && self.buckets.values().all(|b| b.is_loaded())
+        !crate::proxy::lifecycle::draining() && self.buckets.values().all(|b| b.is_loaded())
     }
 
     /// The bucket and the object path. Virtual-host style (`<bucket>.<domain>`, custom domains)

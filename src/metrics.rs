@@ -7,7 +7,8 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec
 
 pub struct Metrics {
     pub registry: Registry,
-    /// Requests by outcome (hit, miss, raw, error, not_modified, busy, aborted) and status.
+    /// Requests by outcome (what was served, or whose fault the error was: see
+    /// `error::Kind::answer`) and status.
     pub requests: IntCounterVec,
     /// Seconds per stage: origin, decode+transform+encode ("transform"), total.
     pub stage_seconds: HistogramVec,
@@ -33,6 +34,8 @@ pub struct Metrics {
     pub state_polls: IntCounterVec,
     /// Whether every bucket's state has been loaded (readiness needs it).
     pub state_loaded: IntGauge,
+    /// Variants served while their origin failed, within `origin.stale_if_error_s`.
+    pub stale_served: IntCounter,
 }
 
 impl Metrics {
@@ -90,6 +93,7 @@ impl Metrics {
             store_ops,
             state_polls,
             state_loaded: gauge("state_loaded", "1 once every bucket's state is loaded"),
+            stale_served: counter("stale_served_total", "Variants served stale while their origin failed"),
             registry,
         };
         let r = &m.registry;
@@ -100,6 +104,7 @@ impl Metrics {
             &m.origin_fetches,
             &m.transforms,
             &m.objects_written,
+            &m.stale_served,
         ] {
             r.register(Box::new(c.clone())).expect("unique metric");
         }

@@ -16,9 +16,9 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use super::metrics::metrics;
 use crate::config;
 use crate::error::OssError;
+use crate::metrics::metrics;
 use crate::names::ObjectKey;
 use crate::storage::{self, ObjectStore};
 use crate::transform::Format;
@@ -99,7 +99,7 @@ impl Tier {
                 count("timeout");
                 return None;
             }
-            Ok(Err(e)) if e.status == 404 => {
+            Ok(Err(e)) if e.kind == crate::error::Kind::NotFound => {
                 count("miss");
                 return None;
             }

@@ -79,7 +79,7 @@ impl Tasks {
             state: State::Queued,
         };
         t.tasks.insert(id.to_string(), task);
-        crate::proxy::metrics::metrics().async_tasks.inc();
+        crate::metrics::metrics().async_tasks.inc();
         Ok(())
     }
 
@@ -95,7 +95,7 @@ impl Tasks {
             task.finished = Some(SystemTime::now());
             t.active -= 1;
             t.done.push_back(id.to_string());
-            crate::proxy::metrics::metrics().async_tasks.dec();
+            crate::metrics::metrics().async_tasks.dec();
             while t.done.len() > self.kept {
                 if let Some(old) = t.done.pop_front() {
                     t.tasks.remove(&old);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 
-use super::metrics::metrics;
-use crate::error::OssError;
+use crate::error::{Kind, OssError};
+use crate::metrics::metrics;
 use crate::storage::Meta;
 
 /// A processed response body.
@@ -93,26 +93,69 @@ impl VariantCache {
 
 /// Validators of remote sources (from a HEAD), trusted for a while so that a cache hit costs no
 /// origin round trip; concurrent lookups of one key share one HEAD. Errors are not kept.
+/// The last validators each source was confirmed with are kept longer, for the stale window:
+/// what its cached variants are served under while the origin fails.
 pub struct MetaCache {
     inner: Option<Cache<String, Meta>>,
+    /// Confirmed validators, each kept `revalidate_s + stale_if_error_s` after its confirmation.
+    last_good: Option<Cache<String, Meta>>,
+}
+
+/// Validators found for a processed GET: fresh, or the last good ones while the origin fails
+/// (with the origin's error, the answer for anything not already cached).
+pub struct Found {
+    pub meta: Meta,
+    pub stale: Option<OssError>,
 }
 
 impl MetaCache {
-    /// `ttl` zero: ask the origin on every request.
-    pub fn new(ttl: Duration) -> MetaCache {
-        if ttl.is_zero() {
-            return MetaCache { inner: None };
+    /// `ttl` zero: ask the origin on every request. `stale` zero: no stale window.
+    pub fn new(ttl: Duration, stale: Duration) -> MetaCache {
+        let cache = |ttl| Cache::builder().max_capacity(100_000).time_to_live(ttl).build();
+        MetaCache {
+            inner: (!ttl.is_zero()).then(|| cache(ttl)),
+            last_good: (!stale.is_zero()).then(|| cache(ttl + stale)),
         }
-        MetaCache { inner: Some(Cache::builder().max_capacity(100_000).time_to_live(ttl).build()) }
     }
 
     pub async fn get_or_head<F>(&self, key: String, head: F) -> Result<Meta, OssError>
     where
         F: std::future::Future<Output = Result<Meta, OssError>>,
     {
+        let confirm = async {
+            let got = head.await;
+            if let Some(l) = &self.last_good {
+                match &got {
+                    Ok(m) => l.insert(key.clone(), m.clone()).await,
+                    // The origin's own word that the object is gone or closed ends the window.
+                    Err(e) if matches!(e.kind, Kind::NotFound | Kind::Denied) => l.invalidate(&key).await,
+                    Err(_) => {}
+                }
+            }
+            got
+        };
         match &self.inner {
-            None => head.await,
-            Some(c) => c.try_get_with(key, head).await.map_err(|e: Arc<OssError>| (*e).clone()),
+            None => confirm.await,
+            Some(c) => c.try_get_with(key.clone(), confirm).await.map_err(|e: Arc<OssError>| (*e).clone()),
+        }
+    }
+
+    /// As [`MetaCache::get_or_head`], but while the origin is unreachable or failing (502, 504)
+    /// the last validators confirmed within the stale window stand in, marked stale.
+    pub async fn get_or_stale<F>(&self, key: String, head: F) -> Result<Found, OssError>
+    where
+        F: std::future::Future<Output = Result<Meta, OssError>>,
+    {
+        match self.get_or_head(key.clone(), head).await {
+            Ok(meta) => Ok(Found { meta, stale: None }),
+            Err(e) if matches!(e.kind, Kind::Upstream | Kind::UpstreamTimeout) => match &self.last_good {
+                Some(l) => match l.get(&key).await {
+                    Some(meta) => Ok(Found { meta, stale: Some(e) }),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
 }
@@ -121,7 +164,7 @@ impl MetaCache {
     /// Forgets `key`'s validators: after imgedge itself wrote the object, the next request must
     /// see the new version at once, not after `revalidate_s`.
     pub async fn invalidate(&self, key: &str) {
-        if let Some(c) = &self.inner {
+        for c in [&self.inner, &self.last_good].into_iter().flatten() {
             c.invalidate(key).await;
         }
     }

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::metrics::metrics;
 use crate::error::OssError;
+use crate::metrics::metrics;
 
 pub struct Workers {
     permits: Arc<Semaphore>,

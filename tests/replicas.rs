@@ -31,6 +31,11 @@ fn s3_table(endpoint: &str, bucket: &str) -> String {
 }
 
 fn cluster(name: &str) -> Cluster {
+    cluster_with(name, "")
+}
+
+/// Three replicas whose configuration also holds `extra` (whole sections).
+fn cluster_with(name: &str, extra: &str) -> Cluster {
     let base = common::temp_dir(name);
     let origin = s3::start(&base.join("origin"));
     let tier = s3::start(&base.join("tier"));
@@ -41,7 +46,7 @@ fn cluster(name: &str) -> Cluster {
         std::fs::copy(common::corpus(&format!("oss/{f}")), photos.join(f)).unwrap();
     }
     let rest = format!(
-        "[[access_keys]]\nid = \"{}\"\nsecret = \"{}\"\nwrite = [\"*\"]\n\
+        "{extra}[[access_keys]]\nid = \"{}\"\nsecret = \"{}\"\nwrite = [\"*\"]\n\
          [cache]\nstore_wait_ms = 300\n[cache.store]\n{}\
          [state]\nprefix = \"imgedge/\"\npoll_s = {POLL_S}\n[state.store]\n{}\
          [[buckets]]\nname = \"photos\"\n[buckets.origin]\n{}[buckets.styles]\nthumb = \"image/resize,w_100\"\n",
@@ -284,5 +289,54 @@ fn readiness_follows_the_state_store_and_the_drain() {
     while !p.exited() {
         assert!(signalled.elapsed() < Duration::from_secs(10), "did not exit after the grace period");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// While the source bucket's S3 server is down, every replica keeps serving the variants it
+/// holds for `origin.stale_if_error_s` past `revalidate_s`, and says so; a variant never made
+/// is the origin's failure (502), an object the origin said is gone is not served stale, and
+/// past the window the failure is the answer again.
+#[test]
+fn cached_variants_outlive_an_origin_outage_for_the_stale_window() {
+    const STALE_S: u64 = 6;
+    let mut c = cluster_with(
+        "replicas-stale",
+        &format!("[origin]\nrevalidate_s = 1\nstale_if_error_s = {STALE_S}\n"),
+    );
+    let target = "/example.jpg?x-oss-process=image/resize,w_120";
+    let gone = "/f.jpg?x-oss-process=image/resize,w_90";
+    let warming = Instant::now();
+    for p in &c.replicas {
+        assert_eq!(width(&get(p, target)), 120);
+        get(p, gone);
+    }
+    let warmed = Instant::now();
+    // The origin's own word that an object is gone ends its window at once.
+    std::fs::remove_file(c.origin.root.join("photos/f.jpg")).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    for p in &c.replicas {
+        assert_eq!(request(&p.addr, "GET", gone, &[]).status, 404, "{} served a deleted source", p.addr);
+    }
+    c.origin.stop();
+    std::thread::sleep(Duration::from_millis(1200));
+    for p in &c.replicas {
+        let r = request(&p.addr, "GET", target, &[]);
+        assert_eq!(r.status, 200, "{}: {}", p.addr, r.text());
+        assert_eq!(r.header("cache-status"), Some("imgedge; hit; detail=stale-if-error"));
+        assert_eq!(width(&r), 120);
+        assert!(metric_reaches(p, "imgedge_stale_served_total", 1.0));
+        assert!(metric_reaches(p, "imgedge_requests_total{outcome=\"stale\",status=\"200\"}", 1.0));
+        let never = request(&p.addr, "GET", "/example.jpg?x-oss-process=image/resize,w_130", &[]);
+        assert_eq!(never.status, 502, "a variant never made: {}", never.text());
+        // Gone when last asked: never resurrected by the outage.
+        assert_eq!(request(&p.addr, "GET", gone, &[]).status, 502);
+    }
+    // The stale answers above came within the window of every replica's last confirmation.
+    assert!(warming.elapsed() < Duration::from_secs(1 + STALE_S), "too slow to prove the window");
+    let past = warmed + Duration::from_secs(1 + STALE_S) + Duration::from_millis(500);
+    std::thread::sleep(past.saturating_duration_since(Instant::now()));
+    for p in &c.replicas {
+        let r = request(&p.addr, "GET", target, &[]);
+        assert_eq!(r.status, 502, "{} served past the stale window", p.addr);
     }
 }

@@ -1,4 +1,4 @@
-//! The only code that touches object bytes: one async interface ([`ObjectStore`]) over the three
+//! Object storage: one async interface ([`ObjectStore`]) over the three
 //! kinds of bucket origin, a local directory ([`dir`]), any HTTP(S) endpoint (read-only) and
 //! S3-compatible storage ([`remote`], signed by [`s3`]). Keys arrive validated ([`ObjectKey`]);
 //! the source-size limit is checked by [`check_size`] alone; blocking file I/O runs on tokio's

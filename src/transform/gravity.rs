@@ -1,4 +1,4 @@
-//! The nine-cell anchor grid shared by `crop` (and later `watermark`).
+//! The nine-cell anchor grid shared by `crop` and `watermark`.
 
 use super::error::{Error, Result};
 

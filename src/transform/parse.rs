@@ -136,22 +136,10 @@ fn resolve_style(name: &str, styles: &dyn Styles) -> Result<String> {
     }
 }
 
-/// Actions OSS has that imgedge does not (yet) provide: 501 rather than "unknown".
-const NOT_PROVIDED: &[&str] = &[
-    "blur",
-    "bright",
-    "contrast",
-    "sharpen",
-    "watermark",
-    "blindwatermark",
-    "deblindwatermark",
-    "faces",
-    "bodies",
-    "cars",
-    "codes",
-    "labels",
-    "score",
-];
+/// Actions OSS has that imgedge does not provide (AI detection, blind watermarks): 501 rather
+/// than "unknown". Every other OSS image action is matched above.
+const NOT_PROVIDED: &[&str] =
+    &["blindwatermark", "deblindwatermark", "faces", "bodies", "cars", "codes", "labels", "score"];
 
 fn parse_image(body: &str, limits: &Limits) -> Result<Pipeline> {
     let mut p = Pipeline::default();

@@ -30,7 +30,8 @@ fn decode(c: &mut Criterion) {
         let src = photo(name);
         let info = codec::probe(&src).unwrap();
         for denom in [1u8, 4, 8] {
-            let opts = DecodeOptions { jpeg_scale_denom: denom, first_frame_only: true, max_alloc: 1 << 30 };
+            let opts =
+                DecodeOptions { jpeg_scale_denom: denom, first_frame_only: true, ..DecodeOptions::default() };
             g.bench_function(format!("{name} 1/{denom}"), |b| {
                 b.iter(|| codec::decode(black_box(&src), &info, &opts).unwrap())
             });
@@ -45,7 +46,8 @@ fn resize(c: &mut Criterion) {
         let src = photo(name);
         let info = codec::probe(&src).unwrap();
         for denom in [1u8, 8] {
-            let opts = DecodeOptions { jpeg_scale_denom: denom, first_frame_only: true, max_alloc: 1 << 30 };
+            let opts =
+                DecodeOptions { jpeg_scale_denom: denom, first_frame_only: true, ..DecodeOptions::default() };
             let img = codec::decode(&src, &info, &opts).unwrap();
             let px = &img.frames[0].pixels;
             let h = (400 * info.height).div_ceil(info.width);

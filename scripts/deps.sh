@@ -29,6 +29,8 @@ ensure_build_deps() {
 
 # The SDK compatibility tests run the official OSS Python SDK (oss2) from a venv in target/.
 ensure_test_deps() {
+    # liblcms2-dev: Little CMS, the reference the colour tests measure ΔE against.
+    ensure_packages liblcms2-dev
     command -v python3 >/dev/null || ensure_packages python3
     python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_packages python3-venv
 }

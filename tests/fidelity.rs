@@ -193,3 +193,6 @@ fn the_ycbcr_path_is_as_faithful_as_the_rgb_path() {
         }
     }
 }
+
+#[path = "fidelity/colour.rs"]
+mod colour;

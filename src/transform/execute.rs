@@ -78,6 +78,8 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
                 first_frame_only: true,
                 max_alloc: (info.width as u64 * info.height as u64 * 8 + (64 << 20))
                     .min(limits.max_decode_bytes),
+                // The mean of what the picture looks like: in sRGB.
+                keep_profile: false,
             };
             let img = codec::decode_each(src, &info, &opts, &env.stop, &mut Ok)?;
             let decode = t0.elapsed();

@@ -211,6 +211,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             // Room for the RGBA frames plus the decoders' own buffers, never past the
             // request's memory bound (the decoders stop at it even if the header lied).
             max_alloc: (decoded * 4 * (frames + 1) + (64 << 20)).min(limits.max_decode_bytes),
+            keep_profile: false,
         },
         encode: EncodeSettings {
             format,

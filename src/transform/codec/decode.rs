@@ -6,7 +6,8 @@ use std::io::Cursor;
 
 use image::{AnimationDecoder, DynamicImage, RgbImage, RgbaImage};
 
-use super::probe::SourceInfo;
+use super::icc::{self, Space, ToSrgb};
+use super::probe::{Icc, SourceInfo};
 use crate::transform::env::Stop;
 use crate::transform::error::{Error, Result};
 use crate::transform::format::Format;
@@ -22,11 +23,19 @@ pub struct DecodeOptions {
     pub first_frame_only: bool,
     /// Byte budget for the decoded frames and decoder buffers.
     pub max_alloc: u64,
+    /// Keep the numbers as they are in the source's colour space (the profile travels with
+    /// the output) instead of converting them to sRGB with the source's profile.
+    pub keep_profile: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { jpeg_scale_denom: 1, first_frame_only: false, max_alloc: 1 << 30 }
+        DecodeOptions {
+            jpeg_scale_denom: 1,
+            first_frame_only: false,
+            max_alloc: 1 << 30,
+            keep_profile: false,
+        }
     }
 }
 
@@ -57,8 +66,17 @@ pub fn decode_each(
     stop: &Stop,
     each: EachFrame<'_>,
 ) -> Result<Image> {
+    // A tagged source is converted to sRGB frame by frame, before any pixel work.
+    let to_srgb = match (opts.keep_profile, info.format, info.icc) {
+        (true, _, _) | (_, Format::Jpeg, Icc::None) | (_, Format::Gif | Format::Bmp, _) => None,
+        _ => icc::extract(bytes, info.format).and_then(|p| ToSrgb::new(&p)),
+    };
+    let each: EachFrame<'_> = &mut |f| match &to_srgb {
+        Some(t) => each(t.apply(f)?),
+        None => each(f),
+    };
     let img = match info.format {
-        Format::Jpeg => decode_jpeg(bytes, opts)?.map_still(each)?,
+        Format::Jpeg => decode_jpeg(bytes, opts, to_srgb.as_ref())?.map_still(each)?,
         Format::Gif => decode_gif(bytes, info, opts, each)?,
         Format::Webp => decode_webp(bytes, info, opts, each)?,
         Format::Tiff => match super::fax::decode_g3_tiff(bytes, opts.max_alloc) {
@@ -109,7 +127,7 @@ fn map_image_err(e: image::ImageError, what: &'static str) -> Error {
     }
 }
 
-fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Image> {
+fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions, to_srgb: Option<&ToSrgb>) -> Result<Image> {
     use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
     let denom = match opts.jpeg_scale_denom {
@@ -120,8 +138,12 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Image> {
     let mut d = Decompressor::new().map_err(|_| Error::internal("cannot start JPEG decoder"))?;
     let header = d.read_header(bytes).map_err(bad)?;
     if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
-        // libjpeg-turbo cannot convert CMYK to RGB; the image crate's decoder can.
-        return decode_with_image_crate(bytes, Format::Jpeg, opts.max_alloc).map(Image::still);
+        return match to_srgb.filter(|t| t.space == Space::Cmyk) {
+            // With its profile: the ink values, converted to sRGB by the profile.
+            Some(t) => decode_cmyk(&mut d, bytes, &header, t, opts.max_alloc).map(Image::still),
+            // libjpeg-turbo cannot convert CMYK to RGB; the image crate's decoder can (naively).
+            None => decode_with_image_crate(bytes, Format::Jpeg, opts.max_alloc).map(Image::still),
+        };
     }
     // DCT scaling does not apply to lossless JPEG.
     let factor = if header.is_lossless { ScalingFactor::ONE } else { ScalingFactor::new(1, denom) };
@@ -150,6 +172,37 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Image> {
     let (w, h) = (u32::try_from(w).map_err(bad_size)?, u32::try_from(h).map_err(bad_size)?);
     let buf = RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::internal("JPEG buffer size"))?;
     Ok(Image::still(DynamicImage::ImageRgb8(buf)))
+}
+
+/// A CMYK (or YCCK) JPEG's ink values through its CMYK profile. Adobe's writers (an APP14
+/// `Adobe` segment) store them inverted, as every reader assumes.
+fn decode_cmyk(
+    d: &mut turbojpeg::Decompressor,
+    bytes: &[u8],
+    header: &turbojpeg::DecompressHeader,
+    to_srgb: &ToSrgb,
+    max_alloc: u64,
+) -> Result<DynamicImage> {
+    let (w, h) = (header.width, header.height);
+    // The ink values, then the RGB result.
+    check_budget(w as u128 * h as u128 * 7, max_alloc)?;
+    let mut cmyk = vec![0u8; w * h * 4];
+    let out = turbojpeg::Image {
+        pixels: cmyk.as_mut_slice(),
+        width: w,
+        pitch: w * 4,
+        height: h,
+        format: turbojpeg::PixelFormat::CMYK,
+    };
+    d.set_scan_limit(JPEG_SCAN_LIMIT).map_err(|_| Error::unsupported_source("cannot decode JPEG"))?;
+    match d.decompress(bytes, out) {
+        Ok(()) => {}
+        Err(turbojpeg::Error::TurboJpegError(msg)) if is_harmless_warning(&msg) => {}
+        Err(_) => return Err(Error::unsupported_source("cannot decode JPEG")),
+    }
+    let adobe = super::scan::jpeg_segments(bytes).any(|(m, p)| m == 0xEE && p.starts_with(b"Adobe"));
+    let (w, h) = (u32::try_from(w).map_err(bad_size)?, u32::try_from(h).map_err(bad_size)?);
+    Ok(DynamicImage::ImageRgb8(to_srgb.cmyk(&mut cmyk, adobe, w, h)?))
 }
 
 /// libjpeg warnings after which the decoded picture is complete and correct.

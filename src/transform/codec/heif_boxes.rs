@@ -51,8 +51,8 @@ pub type Fault = &'static str;
 /// Most items and associations a file may list: far past any real photo, small enough to walk.
 const MAX_ITEMS: u32 = 65_536;
 
-/// The primary item of `file`.
-pub fn primary(file: &[u8]) -> Result<Primary, Fault> {
+/// The `meta` box's body and the primary item's id.
+fn primary_id(file: &[u8]) -> Result<(&[u8], u32), Fault> {
     let meta = find(file, b"meta").ok_or("no meta box")?;
     let meta = meta.get(4..).ok_or("short meta box")?; // full box: version and flags
     let pitm = find(meta, b"pitm").ok_or("no pitm box")?;
@@ -60,6 +60,12 @@ pub fn primary(file: &[u8]) -> Result<Primary, Fault> {
         (0, b) => u32::from(be16(b, 0)?),
         (_, b) => be32(b, 0)?,
     };
+    Ok((meta, id))
+}
+
+/// The primary item of `file`.
+pub fn primary(file: &[u8]) -> Result<Primary, Fault> {
+    let (meta, id) = primary_id(file)?;
     let item_type = item_type(find(meta, b"iinf").ok_or("no iinf box")?, id)?;
     let props = properties(meta)?;
     let ispe = props.ispe(id);
@@ -68,6 +74,19 @@ pub fn primary(file: &[u8]) -> Result<Primary, Fault> {
         _ => None,
     };
     Ok(Primary { item_type, ispe, grid })
+}
+
+/// The primary item's ICC profile: its `colr` property of type `prof` (or `rICC`, restricted).
+pub fn icc(file: &[u8]) -> Option<Vec<u8>> {
+    let (meta, id) = primary_id(file).ok()?;
+    let props = properties(meta).ok()?;
+    let ipco = find(find(meta, b"iprp")?, b"ipco")?;
+    let all: Vec<([u8; 4], &[u8])> = boxes(ipco).take(MAX_ITEMS as usize).collect();
+    props.assoc.get(&id)?.iter().find_map(|&i| {
+        let (kind, body) = all.get(usize::from(i).checked_sub(1)?)?;
+        let profile = matches!(body.get(..4), Some(b"prof" | b"rICC"));
+        (kind == b"colr" && profile).then(|| body[4..].to_vec())
+    })
 }
 
 /// Children of a box body: `(type, body)`, stopping at the first damaged header.

@@ -10,6 +10,7 @@ mod fax;
 pub mod heif;
 #[cfg(feature = "heif")]
 mod heif_boxes;
+pub mod icc;
 pub mod jpeg_quality;
 pub mod probe;
 mod scan;

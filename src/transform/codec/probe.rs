@@ -199,7 +199,7 @@ fn planar_ycbcr(sof: &[u8]) -> bool {
 }
 
 /// Whether an ICC profile's `desc` tag (v2 `desc` or v4 `mluc`) names sRGB.
-fn describes_srgb(icc: &[u8]) -> bool {
+pub(crate) fn describes_srgb(icc: &[u8]) -> bool {
     let be32 = |at: usize| icc.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
     if icc.get(16..20) != Some(b"RGB ") {
         return false;

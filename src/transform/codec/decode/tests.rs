@@ -5,7 +5,7 @@ use crate::transform::error::Code;
 use crate::testing::fixtures::{folder, read as corpus};
 
 fn opts() -> DecodeOptions {
-    DecodeOptions { jpeg_scale_denom: 1, first_frame_only: false, max_alloc: 1 << 30 }
+    DecodeOptions { jpeg_scale_denom: 1, first_frame_only: false, max_alloc: 1 << 30, keep_profile: false }
 }
 
 fn dec(b: &[u8], o: &DecodeOptions) -> Result<Image> {

@@ -1,0 +1,159 @@
+//! Colour profiles: a source's embedded ICC profile, read from its header, and the conversion of
+//! its decoded pixels to sRGB with that profile (moxcms, perceptual intent) before any pixel
+//! work, so that a photo tagged Display P3 or Adobe RGB keeps its colours in a browser that
+//! assumes sRGB. Untagged and sRGB-tagged sources pass untouched; a profile that cannot be read
+//! is ignored, as browsers ignore it.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use image::{DynamicImage, ImageDecoder, RgbImage};
+use moxcms::{ColorProfile, DataColorSpace, Layout, Transform8BitExecutor, TransformOptions};
+
+use super::scan::jpeg_segments;
+use crate::transform::error::{Error, Result};
+use crate::transform::format::Format;
+
+/// The largest embedded profile read: real ones are under 1 MB (a CMYK press profile with its
+/// lookup tables); more is an attack on the parser.
+pub const MAX_PROFILE: usize = 4 << 20;
+
+/// Pixels converted per call: bounds the scratch buffer to a few hundred KiB.
+const CHUNK: usize = 64 * 1024;
+
+/// The embedded ICC profile of a source, if it has one (JPEG APP2, PNG iCCP, WebP ICCP, TIFF
+/// tag 34675). AVIF and HEIC carry theirs in a `colr` box, read with the rest of their boxes.
+pub fn extract(bytes: &[u8], format: Format) -> Option<Vec<u8>> {
+    let profile = match format {
+        Format::Jpeg => jpeg(bytes),
+        Format::Png => image::codecs::png::PngDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?,
+        Format::Webp => image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?,
+        Format::Tiff => image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?,
+        #[cfg(feature = "heif")]
+        Format::Avif | Format::Heic => super::heif_boxes::icc(bytes),
+        _ => None,
+    };
+    profile.filter(|p| p.len() <= MAX_PROFILE && p.len() >= 132)
+}
+
+/// JPEG's APP2 `ICC_PROFILE` chunks, joined in their sequence order.
+fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, &[u8])> = jpeg_segments(b)
+        .filter(|(m, p)| *m == 0xE2 && p.starts_with(b"ICC_PROFILE\0"))
+        .filter_map(|(_, p)| Some((*p.get(12)?, p.get(14..)?)))
+        .collect();
+    if chunks.is_empty() || chunks.iter().map(|c| c.1.len()).sum::<usize>() > MAX_PROFILE {
+        return None;
+    }
+    chunks.sort_by_key(|c| c.0);
+    Some(chunks.iter().flat_map(|c| c.1.iter().copied()).collect())
+}
+
+/// What a source's profile says its numbers are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    Rgb,
+    Gray,
+    Cmyk,
+}
+
+/// The conversion of one source's pixels to sRGB.
+pub struct ToSrgb {
+    profile: ColorProfile,
+    pub space: Space,
+}
+
+impl ToSrgb {
+    /// The conversion `profile` asks for: `None` for sRGB itself, for a profile that cannot be
+    /// read, and for colour spaces a decoded image cannot be in (Lab, XYZ, n-ink).
+    pub fn new(profile: &[u8]) -> Option<ToSrgb> {
+        let p = ColorProfile::new_from_slice(profile).ok()?;
+        let space = match p.color_space {
+            DataColorSpace::Rgb if super::probe::describes_srgb(profile) => return None,
+            DataColorSpace::Rgb => Space::Rgb,
+            DataColorSpace::Gray => Space::Gray,
+            DataColorSpace::Cmyk => Space::Cmyk,
+            _ => return None,
+        };
+        Some(ToSrgb { profile: p, space })
+    }
+
+    fn transform(&self, from: Layout, to: Layout) -> Result<Arc<Transform8BitExecutor>> {
+        let srgb = ColorProfile::new_srgb();
+        self.profile
+            .create_transform_8bit(from, &srgb, to, TransformOptions::default())
+            .map_err(|_| Error::unsupported_source("the image's colour profile cannot be applied"))
+    }
+
+    /// `img` (RGB8 or RGBA8, as decoded) in sRGB. A grey profile reads the first channel; a
+    /// CMYK one is applied where the CMYK samples are decoded ([`ToSrgb::cmyk`]), so RGB pixels
+    /// with it pass through.
+    pub fn apply(&self, img: DynamicImage) -> Result<DynamicImage> {
+        match (self.space, img) {
+            (Space::Rgb, DynamicImage::ImageRgb8(mut b)) => {
+                let t = self.transform(Layout::Rgb, Layout::Rgb)?;
+                in_place(&*t, &mut b, 3)?;
+                Ok(DynamicImage::ImageRgb8(b))
+            }
+            (Space::Rgb, DynamicImage::ImageRgba8(mut b)) => {
+                let t = self.transform(Layout::Rgba, Layout::Rgba)?;
+                in_place(&*t, &mut b, 4)?;
+                Ok(DynamicImage::ImageRgba8(b))
+            }
+            (Space::Gray, DynamicImage::ImageRgb8(mut b)) => {
+                let t = self.transform(Layout::Gray, Layout::Rgb)?;
+                grey_in_place(&*t, &mut b, 3)?;
+                Ok(DynamicImage::ImageRgb8(b))
+            }
+            (Space::Gray, DynamicImage::ImageRgba8(mut b)) => {
+                let t = self.transform(Layout::Gray, Layout::Rgb)?;
+                grey_in_place(&*t, &mut b, 4)?;
+                Ok(DynamicImage::ImageRgba8(b))
+            }
+            (_, img) => Ok(img),
+        }
+    }
+
+    /// CMYK samples (`inverted`: Adobe's convention, 255 = no ink, as Photoshop writes JPEGs)
+    /// to an sRGB image of `w`×`h`.
+    pub fn cmyk(&self, cmyk: &mut [u8], inverted: bool, w: u32, h: u32) -> Result<RgbImage> {
+        if inverted {
+            cmyk.iter_mut().for_each(|v| *v = 255 - *v);
+        }
+        // moxcms reads 8-bit CMYK in the RGBA layout.
+        let t = self.transform(Layout::Rgba, Layout::Rgb)?;
+        let mut out = vec![0u8; cmyk.len() / 4 * 3];
+        for (src, dst) in cmyk.chunks(CHUNK * 4).zip(out.chunks_mut(CHUNK * 3)) {
+            t.transform(src, dst).map_err(|_| Error::internal("colour conversion failed"))?;
+        }
+        RgbImage::from_raw(w, h, out).ok_or_else(|| Error::internal("CMYK buffer size"))
+    }
+}
+
+/// Converts interleaved pixels of `channels` bytes in place, a chunk at a time.
+fn in_place(t: &Transform8BitExecutor, px: &mut [u8], channels: usize) -> Result<()> {
+    let mut scratch = vec![0u8; CHUNK * channels];
+    for chunk in px.chunks_mut(CHUNK * channels) {
+        let out = &mut scratch[..chunk.len()];
+        t.transform(chunk, out).map_err(|_| Error::internal("colour conversion failed"))?;
+        chunk.copy_from_slice(out);
+    }
+    Ok(())
+}
+
+/// Grey pixels held as RGB(A) with equal channels, converted through a grey profile.
+fn grey_in_place(t: &Transform8BitExecutor, px: &mut [u8], channels: usize) -> Result<()> {
+    let (mut grey, mut rgb) = (vec![0u8; CHUNK], vec![0u8; CHUNK * 3]);
+    for chunk in px.chunks_mut(CHUNK * channels) {
+        let n = chunk.len() / channels;
+        for (g, p) in grey.iter_mut().zip(chunk.chunks_exact(channels)) {
+            *g = p[0];
+        }
+        t.transform(&grey[..n], &mut rgb[..n * 3])
+            .map_err(|_| Error::internal("colour conversion failed"))?;
+        for (p, c) in chunk.chunks_exact_mut(channels).zip(rgb.chunks_exact(3)) {
+            p[..3].copy_from_slice(c);
+        }
+    }
+    Ok(())
+}

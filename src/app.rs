@@ -64,6 +64,8 @@ impl App {
         let mut buckets = HashMap::new();
         let mut custom = Vec::new();
         for b in &cfg.buckets {
+            let b =
+                &config::Bucket { color_profile: b.color_profile.or(Some(cfg.color_profile)), ..b.clone() };
             let store =
                 storage::open(&b.origin, &cfg.origin).map_err(|e| format!("bucket {}: {e}", b.name))?;
             // An unreachable store is waited for (the bucket answers 503 and readiness stays

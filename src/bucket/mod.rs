@@ -64,6 +64,12 @@ impl Bucket {
         self.conf.auto_format
     }
 
+    /// Whether processed answers keep the source's colour profile (`color_profile = "keep"`)
+    /// instead of converting to sRGB.
+    pub fn keep_profile(&self) -> bool {
+        self.conf.color_profile == Some(crate::config::ColorProfile::Keep)
+    }
+
     /// Whether the bucket's state has been loaded (until then it answers 503).
     pub fn is_loaded(&self) -> bool {
         self.loaded.load(Ordering::Acquire)

@@ -59,6 +59,20 @@ pub struct Config {
     pub state: State,
     pub api: Api,
     pub video: Video,
+    /// What happens to a source's colour profile, for buckets that do not say.
+    pub color_profile: ColorProfile,
+}
+
+/// What happens to a source's ICC colour profile (docs/decisions.md, "Colour").
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorProfile {
+    /// Convert the pixels to sRGB with the profile, and drop it (what browsers assume).
+    #[default]
+    Srgb,
+    /// Keep the numbers and embed the profile in the output (the wide gamut survives, for
+    /// clients that manage colour).
+    Keep,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -94,6 +108,8 @@ pub struct Bucket {
     /// Processed answers whose pipeline names no format pick AVIF, WebP or the source's
     /// format from `Accept`, as `format,auto` does (an imgedge extension; off like OSS).
     pub auto_format: bool,
+    /// This bucket's colour profile policy; unset: the top-level `color_profile`.
+    pub color_profile: Option<ColorProfile>,
 }
 
 fn default_delimiters() -> Vec<String> {

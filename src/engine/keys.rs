@@ -11,10 +11,12 @@ pub fn source_prefix(bucket: &str, object: &str) -> String {
 /// The variant key: everything that changes the bytes. Bucket, key, the source's version, the
 /// canonical pipeline (a style prints as its expansion, so a changed style makes new keys), and
 /// whether the format was negotiated: AVIF picked from `Accept` falls back to WebP past OSS's
-/// AVIF cap, where an explicit `format,avif` is refused, so the two never share an entry.
+/// AVIF cap, where an explicit `format,avif` is refused, so the two never share an entry. And
+/// whether the source's colour profile is kept (a bucket's setting, which can change).
 pub fn variant_key(bucket: &str, object: &str, source_etag: &str, pipeline: &Pipeline) -> String {
     let negotiated = if pipeline.avif_negotiated { "\navif-or-webp" } else { "" };
-    format!("{}{source_etag}\n{pipeline}{negotiated}", source_prefix(bucket, object))
+    let profile = if pipeline.keep_profile { "\nkeep-profile" } else { "" };
+    format!("{}{source_etag}\n{pipeline}{negotiated}{profile}", source_prefix(bucket, object))
 }
 
 /// The validator cache's key of an object.
@@ -66,6 +68,8 @@ mod tests {
         negotiated.avif_negotiated = true;
         assert_eq!(explicit.to_string(), negotiated.to_string());
         assert_ne!(variant_key("b", "k", "e", &explicit), variant_key("b", "k", "e", &negotiated));
+        let kept = crate::transform::Pipeline { keep_profile: true, ..explicit.clone() };
+        assert_ne!(variant_key("b", "k", "e", &explicit), variant_key("b", "k", "e", &kept));
         assert!(variant_key("b", "k", "e", &explicit).starts_with(&source_prefix("b", "k")));
     }
 }

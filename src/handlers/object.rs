@@ -43,7 +43,8 @@ pub async fn job(
             (object, format!("style/{style}"))
         }
     };
-    let pipeline = transform::parse(&process, settings, &app.limits)?;
+    let mut pipeline = transform::parse(&process, settings, &app.limits)?;
+    pipeline.keep_profile = bucket.keep_profile();
     Ok(Some(Job { object, pipeline }))
 }
 

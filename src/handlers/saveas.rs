@@ -43,7 +43,8 @@ pub fn plan(
         Some((head, _)) if is_async && head.contains("|sys/saveas") => head,
         _ => process,
     };
-    let pipeline = transform::parse(process, settings, &app.limits)?;
+    let mut pipeline = transform::parse(process, settings, &app.limits)?;
+    pipeline.keep_profile = bucket.keep_profile();
     let saveas = pipeline.saveas.clone().ok_or_else(|| {
         OssError::invalid("MissingArgument", None, "a POST process needs |sys/saveas,o_<base64 key>")
     })?;

@@ -3,6 +3,7 @@
 //! the proxy calls it from its worker pool, never from an async task.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use image::{DynamicImage, RgbaImage};
 use std::time::{Duration, Instant};
@@ -88,7 +89,10 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             Ok(json(body, Timings { decode, transform: t1.elapsed(), ..Timings::default() }))
         }
         Output::Image => {
-            let plan = plan::plan(pipeline, &info, env.limits)?;
+            let mut plan = plan::plan(pipeline, &info, env.limits)?;
+            if pipeline.keep_profile {
+                plan.encode.icc = codec::icc::extract(src, info.format).map(Arc::from);
+            }
             if plan.ycbcr {
                 return render_ycbcr(src, &plan, env, t0);
             }
@@ -124,6 +128,7 @@ fn render_ycbcr(src: &[u8], plan: &Plan, env: &Env<'_>, t0: Instant) -> Result<R
         Format::Webp => ycbcr::encode_webp(&planes, s.quality.clamp(1, 100))?,
         _ => ycbcr::encode_jpeg(&planes, s.quality.clamp(1, 100), s.progressive)?,
     };
+    let body = codec::icc::embed(body, s.format, s.icc.as_deref())?;
     let timings = Timings { decode, transform, encode: t2.elapsed() };
     Ok(Rendered { body, content_type: s.format.mime(), format: Some(s.format), timings })
 }

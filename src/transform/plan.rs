@@ -211,12 +211,14 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             // Room for the RGBA frames plus the decoders' own buffers, never past the
             // request's memory bound (the decoders stop at it even if the header lied).
             max_alloc: (decoded * 4 * (frames + 1) + (64 << 20)).min(limits.max_decode_bytes),
-            keep_profile: false,
+            keep_profile: p.keep_profile,
         },
         encode: EncodeSettings {
             format,
             quality: quality::resolve(p.quality, format, src.jpeg_quality),
             progressive: p.interlace,
+            // Filled in by the run, which has the source's bytes (when the profile is kept).
+            icc: None,
         },
         animated,
         width: ctx.w,

@@ -82,6 +82,10 @@ pub struct Pipeline {
     /// `video/snapshot`: the source is a video and the pipeline runs on one of its frames
     /// ([`super::video::frame_pipeline`]).
     pub snapshot: Option<Snapshot>,
+    /// Keep the source's colour profile (the bucket's `color_profile = "keep"`): its numbers
+    /// stay as they are and the output embeds the profile, instead of both being converted to
+    /// sRGB. Set by the server, never parsed; not in the canonical text (the variant key says it).
+    pub keep_profile: bool,
 }
 
 impl Default for Pipeline {
@@ -98,6 +102,7 @@ impl Default for Pipeline {
             saveas: None,
             style: None,
             snapshot: None,
+            keep_profile: false,
         }
     }
 }

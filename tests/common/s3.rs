@@ -44,9 +44,15 @@ fn binary() -> PathBuf {
 /// Starts s3s-fs on a free loopback port with [`ACCESS_KEY`] / [`SECRET_KEY`].
 pub fn start(root: &Path) -> S3Server {
     std::fs::create_dir_all(root).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    S3Server { child: spawn(root, &addr), endpoint: format!("http://{addr}"), root: root.to_path_buf() }
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = spawn(root, &addr);
+        if still_running(&mut child) {
+            return S3Server { child, endpoint: format!("http://{addr}"), root: root.to_path_buf() };
+        }
+    }
+    panic!("s3s-fs found no free port in five tries");
 }
 
 impl S3Server {
@@ -85,4 +91,12 @@ fn spawn(root: &Path, addr: &str) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
+}
+
+/// Whether `child` is still running a moment after its port answered: another test's server
+/// may have taken the port between our probe and the bind (then ours exits, and the answer
+/// came from the other one).
+fn still_running(child: &mut Child) -> bool {
+    std::thread::sleep(Duration::from_millis(150));
+    matches!(child.try_wait(), Ok(None))
 }

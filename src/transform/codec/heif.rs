@@ -320,7 +320,7 @@ fn read_plane(img: &Img, ch: usize) -> Result<(Vec<u8>, u32, u32)> {
 
 /// Encodes RGB8/RGBA8 pixels as AVIF or HEIC at `quality` 1..=100 (libheif's lossy quality,
 /// which both encoders map onto their quantiser).
-pub fn encode(px: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>> {
+pub fn encode(px: &DynamicImage, format: Format, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>> {
     let (compression, name) = match format {
         Format::Avif => (lh::heif_compression_format_heif_compression_AV1, "AVIF"),
         Format::Heic => (lh::heif_compression_format_heif_compression_HEVC, "HEIC"),
@@ -403,6 +403,11 @@ pub fn encode(px: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>>
             let (k, v) = (CString::new(*k).unwrap_or_default(), CString::new(*v).unwrap_or_default());
             check(lh::heif_encoder_set_parameter(enc.0, k.as_ptr(), v.as_ptr()), "encoder parameter", false)
                 .map_err(fail)?;
+        }
+        if let Some(p) = icc {
+            let kind = c"prof";
+            let e = lh::heif_image_set_raw_color_profile(img.0, kind.as_ptr(), p.as_ptr().cast(), p.len());
+            check(e, "colour profile", false).map_err(fail)?;
         }
         let mut handle = ptr::null_mut();
         let e = lh::heif_context_encode_image(ctx.0, img.0, enc.0, ptr::null(), &mut handle);

@@ -5,7 +5,7 @@ use crate::transform::format::Format;
 
 fn avif(w: u32, h: u32) -> Vec<u8> {
     let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(w, h, image::Rgb([90, 120, 200])));
-    crate::transform::codec::heif::encode(&img, Format::Avif, 50).unwrap()
+    crate::transform::codec::heif::encode(&img, Format::Avif, 50, None).unwrap()
 }
 
 #[test]

@@ -157,3 +157,74 @@ fn grey_in_place(t: &Transform8BitExecutor, px: &mut [u8], channels: usize) -> R
     }
     Ok(())
 }
+
+/// `encoded` (JPEG or WebP, as our encoders write them) with `profile` embedded: JPEG's APP2
+/// `ICC_PROFILE` segments after SOI and JFIF's APP0, WebP's `ICCP` chunk through libwebp's mux
+/// (which writes the extended header). Other formats embed it in their encoders.
+pub fn embed(encoded: Vec<u8>, format: Format, profile: Option<&[u8]>) -> Result<Vec<u8>> {
+    let Some(profile) = profile else { return Ok(encoded) };
+    match format {
+        Format::Jpeg => jpeg_with(encoded, profile),
+        Format::Webp => webp_with(&encoded, profile),
+        _ => Ok(encoded),
+    }
+}
+
+/// Bytes of profile per APP2 segment: 65 535 less the length field and the 14-byte header.
+const APP2_DATA: usize = 65_519;
+
+fn jpeg_with(jpeg: Vec<u8>, profile: &[u8]) -> Result<Vec<u8>> {
+    let chunks: Vec<&[u8]> = profile.chunks(APP2_DATA).collect();
+    if chunks.len() > 255 || !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return Err(Error::internal("cannot embed the colour profile"));
+    }
+    // After SOI, and after a JFIF APP0 (which must come first).
+    let mut at = 2;
+    if jpeg.get(2..4) == Some(&[0xFF, 0xE0]) {
+        let len = jpeg.get(4..6).map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        at = (4 + len).min(jpeg.len());
+    }
+    let mut out = Vec::with_capacity(jpeg.len() + profile.len() + chunks.len() * 18);
+    out.extend_from_slice(&jpeg[..at]);
+    for (i, c) in chunks.iter().enumerate() {
+        out.extend_from_slice(&[0xFF, 0xE2]);
+        out.extend_from_slice(&((c.len() + 16) as u16).to_be_bytes());
+        out.extend_from_slice(b"ICC_PROFILE\0");
+        out.extend_from_slice(&[i as u8 + 1, chunks.len() as u8]);
+        out.extend_from_slice(c);
+    }
+    out.extend_from_slice(&jpeg[at..]);
+    Ok(out)
+}
+
+fn webp_with(webp: &[u8], profile: &[u8]) -> Result<Vec<u8>> {
+    use libwebp_sys as w;
+    let fail = || Error::internal("cannot embed the colour profile");
+    struct Mux(*mut w::WebPMux);
+    impl Drop for Mux {
+        fn drop(&mut self) {
+            // SAFETY: made by WebPMuxCreate, deleted once.
+            unsafe { w::WebPMuxDelete(self.0) }
+        }
+    }
+    let data = w::WebPData { bytes: webp.as_ptr(), size: webp.len() };
+    let icc = w::WebPData { bytes: profile.as_ptr(), size: profile.len() };
+    // SAFETY: the mux copies both inputs (copy_data = 1) and outlives neither; the assembled
+    // bytes are copied out and freed with WebPDataClear.
+    unsafe {
+        let mux = Mux(w::WebPMuxCreateInternal(&data, 1, w::WEBP_MUX_ABI_VERSION as i32));
+        if mux.0.is_null() {
+            return Err(fail());
+        }
+        if w::WebPMuxSetChunk(mux.0, c"ICCP".as_ptr(), &icc, 1) != w::WebPMuxError::WEBP_MUX_OK {
+            return Err(fail());
+        }
+        let mut out = w::WebPData { bytes: std::ptr::null(), size: 0 };
+        if w::WebPMuxAssemble(mux.0, &mut out) != w::WebPMuxError::WEBP_MUX_OK || out.bytes.is_null() {
+            return Err(fail());
+        }
+        let bytes = std::slice::from_raw_parts(out.bytes, out.size).to_vec();
+        w::WebPDataClear(&mut out);
+        Ok(bytes)
+    }
+}

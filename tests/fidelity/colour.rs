@@ -353,3 +353,17 @@ fn a_kept_profile_travels_byte_identical_in_every_format() {
         }
     }
 }
+
+/// A camera JPEG (EXIF APP1 first, no JFIF) tagged through `icc::embed`: still a JPEG every
+/// decoder reads, and converted like any other.
+#[test]
+fn a_profile_embedded_in_a_camera_jpeg_reads_back() {
+    let photo = super::photo("phone12mp.jpg");
+    let icc = display_p3().icc().unwrap();
+    let tagged =
+        imgedge::transform::codec::icc::embed(photo, imgedge::transform::Format::Jpeg, Some(&icc)).unwrap();
+    assert_eq!(imgedge::transform::codec::icc::extract(&tagged, imgedge::transform::Format::Jpeg), Some(icc));
+    assert!(image::load_from_memory(&tagged).is_ok(), "the image crate reads it");
+    let out = run(&tagged, "image/resize,w_100/format,png");
+    assert_eq!(decoded(&out).width(), 100);
+}

@@ -46,6 +46,11 @@ fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     chunks.sort_by_key(|c| c.0);
+    // Sequence numbers 1..=n, each once: two profiles in one file, or a missing chunk, make no
+    // profile (which one would be meant?), so the file is read as untagged.
+    if !chunks.iter().enumerate().all(|(i, c)| usize::from(c.0) == i + 1) {
+        return None;
+    }
     Some(chunks.iter().flat_map(|c| c.1.iter().copied()).collect())
 }
 
@@ -186,6 +191,17 @@ fn jpeg_with(jpeg: Vec<u8>, profile: &[u8]) -> Result<Vec<u8>> {
     }
     let mut out = Vec::with_capacity(jpeg.len() + profile.len() + chunks.len() * 18);
     out.extend_from_slice(&jpeg[..at]);
+    // A profile already there is replaced, not doubled.
+    let mut rest = &jpeg[at..];
+    let mut kept_head = Vec::new();
+    while rest.len() >= 4 && rest[0] == 0xFF && (0xE0..=0xEF).contains(&rest[1]) {
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let Some(seg) = rest.get(..2 + len) else { break };
+        if !(seg[1] == 0xE2 && seg.get(4..16) == Some(b"ICC_PROFILE\0")) {
+            kept_head.extend_from_slice(seg);
+        }
+        rest = &rest[2 + len..];
+    }
     for (i, c) in chunks.iter().enumerate() {
         out.extend_from_slice(&[0xFF, 0xE2]);
         out.extend_from_slice(&((c.len() + 16) as u16).to_be_bytes());
@@ -193,7 +209,8 @@ fn jpeg_with(jpeg: Vec<u8>, profile: &[u8]) -> Result<Vec<u8>> {
         out.extend_from_slice(&[i as u8 + 1, chunks.len() as u8]);
         out.extend_from_slice(c);
     }
-    out.extend_from_slice(&jpeg[at..]);
+    out.extend_from_slice(&kept_head);
+    out.extend_from_slice(rest);
     Ok(out)
 }
 

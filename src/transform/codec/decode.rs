@@ -160,15 +160,7 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions, to_srgb: Option<&ToSrgb>) -> 
         height: h,
         format: PixelFormat::RGB,
     };
-    // tj3Decompress8 returns -1 on warnings too ("Premature end of JPEG file", corrupt data),
-    // so a truncated or damaged file is an error rather than a grey-padded picture. The one
-    // exception is a warning that loses no pixel and is common in files cameras and editors
-    // write: stray bytes before a marker (typically before the final EOI).
-    match d.decompress(bytes, out) {
-        Ok(()) => {}
-        Err(turbojpeg::Error::TurboJpegError(msg)) if is_harmless_warning(&msg) => {}
-        Err(e) => return Err(bad(e)),
-    }
+    decompress(&mut d, bytes, out)?;
     let (w, h) = (u32::try_from(w).map_err(bad_size)?, u32::try_from(h).map_err(bad_size)?);
     let buf = RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::internal("JPEG buffer size"))?;
     Ok(Image::still(DynamicImage::ImageRgb8(buf)))
@@ -195,14 +187,21 @@ fn decode_cmyk(
         format: turbojpeg::PixelFormat::CMYK,
     };
     d.set_scan_limit(JPEG_SCAN_LIMIT).map_err(|_| Error::unsupported_source("cannot decode JPEG"))?;
-    match d.decompress(bytes, out) {
-        Ok(()) => {}
-        Err(turbojpeg::Error::TurboJpegError(msg)) if is_harmless_warning(&msg) => {}
-        Err(_) => return Err(Error::unsupported_source("cannot decode JPEG")),
-    }
+    decompress(d, bytes, out)?;
     let adobe = super::scan::jpeg_segments(bytes).any(|(m, p)| m == 0xEE && p.starts_with(b"Adobe"));
     let (w, h) = (u32::try_from(w).map_err(bad_size)?, u32::try_from(h).map_err(bad_size)?);
     Ok(DynamicImage::ImageRgb8(to_srgb.cmyk(&mut cmyk, adobe, w, h)?))
+}
+
+/// Decompresses into `out`. tj3Decompress8 returns -1 on warnings too ("Premature end of JPEG
+/// file", corrupt data), so a truncated or damaged file is an error rather than a grey-padded
+/// picture, except for the warnings that lose no pixel ([`is_harmless_warning`]).
+fn decompress(d: &mut turbojpeg::Decompressor, bytes: &[u8], out: turbojpeg::Image<&mut [u8]>) -> Result<()> {
+    match d.decompress(bytes, out) {
+        Ok(()) => Ok(()),
+        Err(turbojpeg::Error::TurboJpegError(msg)) if is_harmless_warning(&msg) => Ok(()),
+        Err(_) => Err(Error::unsupported_source("cannot decode JPEG")),
+    }
 }
 
 /// libjpeg warnings after which the decoded picture is complete and correct.

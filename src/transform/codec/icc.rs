@@ -24,6 +24,9 @@ const CHUNK: usize = 64 * 1024;
 /// The embedded ICC profile of a source, if it has one (JPEG APP2, PNG iCCP, WebP ICCP, TIFF
 /// tag 34675). AVIF and HEIC carry theirs in a `colr` box, read with the rest of their boxes.
 pub fn extract(bytes: &[u8], format: Format) -> Option<Vec<u8>> {
+    if !may_have_profile(bytes, format) {
+        return None;
+    }
     let profile = match format {
         Format::Jpeg => jpeg(bytes),
         Format::Png => image::codecs::png::PngDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?,
@@ -34,6 +37,28 @@ pub fn extract(bytes: &[u8], format: Format) -> Option<Vec<u8>> {
         _ => None,
     };
     profile.filter(|p| p.len() <= MAX_PROFILE && p.len() >= 132)
+}
+
+/// A cheap look, before any decoder is built, on the formats whose headers say it: a WebP
+/// with a profile has VP8X with the ICC flag, a PNG an iCCP chunk before its first IDAT. Most
+/// sources have none, and every processed request asks.
+fn may_have_profile(b: &[u8], format: Format) -> bool {
+    match format {
+        Format::Webp => b.get(12..16) == Some(b"VP8X") && b.get(20).is_some_and(|f| f & 0x20 != 0),
+        Format::Png => {
+            let mut at = 8;
+            while let Some(head) = b.get(at..at + 8) {
+                match &head[4..8] {
+                    b"iCCP" => return true,
+                    b"IDAT" => return false,
+                    _ => {}
+                }
+                at += 12 + u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+            }
+            false
+        }
+        _ => true,
+    }
 }
 
 /// JPEG's APP2 `ICC_PROFILE` chunks, joined in their sequence order.
@@ -93,30 +118,21 @@ impl ToSrgb {
     /// `img` (RGB8 or RGBA8, as decoded) in sRGB. A grey profile reads the first channel; a
     /// CMYK one is applied where the CMYK samples are decoded ([`ToSrgb::cmyk`]), so RGB pixels
     /// with it pass through.
-    pub fn apply(&self, img: DynamicImage) -> Result<DynamicImage> {
-        match (self.space, img) {
-            (Space::Rgb, DynamicImage::ImageRgb8(mut b)) => {
-                let t = self.transform(Layout::Rgb, Layout::Rgb)?;
-                in_place(&*t, &mut b, 3)?;
-                Ok(DynamicImage::ImageRgb8(b))
+    pub fn apply(&self, mut img: DynamicImage) -> Result<DynamicImage> {
+        let (px, channels): (&mut [u8], usize) = match &mut img {
+            DynamicImage::ImageRgb8(b) => (b, 3),
+            DynamicImage::ImageRgba8(b) => (b, 4),
+            _ => return Ok(img),
+        };
+        match self.space {
+            Space::Rgb => {
+                let layout = if channels == 4 { Layout::Rgba } else { Layout::Rgb };
+                in_place(&*self.transform(layout, layout)?, px, channels)?
             }
-            (Space::Rgb, DynamicImage::ImageRgba8(mut b)) => {
-                let t = self.transform(Layout::Rgba, Layout::Rgba)?;
-                in_place(&*t, &mut b, 4)?;
-                Ok(DynamicImage::ImageRgba8(b))
-            }
-            (Space::Gray, DynamicImage::ImageRgb8(mut b)) => {
-                let t = self.transform(Layout::Gray, Layout::Rgb)?;
-                grey_in_place(&*t, &mut b, 3)?;
-                Ok(DynamicImage::ImageRgb8(b))
-            }
-            (Space::Gray, DynamicImage::ImageRgba8(mut b)) => {
-                let t = self.transform(Layout::Gray, Layout::Rgb)?;
-                grey_in_place(&*t, &mut b, 4)?;
-                Ok(DynamicImage::ImageRgba8(b))
-            }
-            (_, img) => Ok(img),
+            Space::Gray => grey_in_place(&*self.transform(Layout::Gray, Layout::Rgb)?, px, channels)?,
+            Space::Cmyk => {}
         }
+        Ok(img)
     }
 
     /// CMYK samples (`inverted`: Adobe's convention, 255 = no ink, as Photoshop writes JPEGs)

@@ -31,6 +31,8 @@ ensure_build_deps() {
 ensure_test_deps() {
     # liblcms2-dev: Little CMS, the reference the colour tests measure ΔE against.
     ensure_packages liblcms2-dev
+    # chromium, chromium-driver: the console's browser test drives Debian's Chromium with Selenium.
+    ensure_packages chromium chromium-driver
     command -v python3 >/dev/null || ensure_packages python3
     python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_packages python3-venv
 }

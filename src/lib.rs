@@ -17,6 +17,8 @@ pub mod cli;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+pub mod console;
+#[cfg(feature = "server")]
 pub mod dispatch;
 #[cfg(feature = "server")]
 pub mod engine;

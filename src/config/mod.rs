@@ -61,6 +61,7 @@ pub struct Config {
     pub video: Video,
     /// What happens to a source's colour profile, for buckets that do not say.
     pub color_profile: ColorProfile,
+    pub console: Console,
 }
 
 /// What happens to a source's ICC colour profile (docs/decisions.md, "Colour").
@@ -210,6 +211,27 @@ impl Config {
         Config::parse(EMBEDDED, Path::new("conf"))
     }
 
+    fn validate_console(&self) -> Result<(), ConfigError> {
+        let c = &self.console;
+        if c.listen.is_empty() {
+            return Ok(());
+        }
+        let addr = c
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| err("console.listen", format!("\"{}\" is not an address:port", c.listen)))?;
+        if !addr.ip().is_loopback() && !c.allow_remote {
+            return Err(err(
+                "console.listen",
+                "must be a loopback address (the console speaks plain HTTP); set console.allow_remote = true behind TLS",
+            ));
+        }
+        if !(60..=7 * 86_400).contains(&c.session_ttl_s) {
+            return Err(err("console.session_ttl_s", "must be between 60 and 604800"));
+        }
+        Ok(())
+    }
+
     /// The checks that keep imgedge's own stores (state, variant tier) out of every bucket.
     pub fn check_stores(&self) -> Result<(), ConfigError> {
         stores::validate(self)
@@ -224,6 +246,7 @@ impl Config {
                 return Err(err(key, format!("\"{v}\" is not an address:port")));
             }
         }
+        self.validate_console()?;
         if self.server.threads == 0 {
             return Err(err("server.threads", "must be at least 1"));
         }

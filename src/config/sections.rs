@@ -83,6 +83,25 @@ impl Default for Api {
     }
 }
 
+/// The browser console (src/console): off unless `listen` is set.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Console {
+    /// Address of the console's own listener; empty: no console.
+    pub listen: String,
+    /// The console speaks plain HTTP with session cookies, so it listens on loopback only,
+    /// unless this says it may listen elsewhere (behind a TLS-terminating proxy).
+    pub allow_remote: bool,
+    /// Seconds a sign-in lasts; then the browser signs in again.
+    pub session_ttl_s: u64,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console { listen: String::new(), allow_remote: false, session_ttl_s: 3600 }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Server {

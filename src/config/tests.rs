@@ -102,6 +102,22 @@ fn validation_names_the_key() {
 }
 
 #[test]
+fn the_console_listens_on_loopback_unless_told_otherwise() {
+    let console = |c: &str| parse(&format!("[console]\n{c}\n{MIN}"));
+    assert_eq!(console("").unwrap().console.listen, "", "off by default");
+    assert!(console("listen = \"127.0.0.1:8081\"").is_ok());
+    assert!(console("listen = \"[::1]:8081\"").is_ok());
+    for wide in ["0.0.0.0:8081", "192.0.2.1:8081"] {
+        let e = console(&format!("listen = \"{wide}\"")).unwrap_err();
+        assert_eq!(e.path, "console.listen", "{wide}");
+        assert!(console(&format!("listen = \"{wide}\"\nallow_remote = true")).is_ok());
+    }
+    assert_eq!(console("listen = \"localhost\"").unwrap_err().path, "console.listen");
+    let ttl = console("listen = \"127.0.0.1:1\"\nsession_ttl_s = 5").unwrap_err();
+    assert_eq!(ttl.path, "console.session_ttl_s");
+}
+
+#[test]
 fn origins_of_every_kind_parse() {
     let http = "[[buckets]]\nname = \"web\"\n[buckets.origin]\ntype = \"http\"\nurl = \"https://example.com/base\"\n";
     assert!(matches!(parse(http).unwrap().buckets[0].origin, Origin::Http { .. }));

@@ -107,6 +107,14 @@ impl Tasks {
     pub fn get(&self, id: &str) -> Option<Task> {
         self.lock().tasks.get(id).cloned()
     }
+
+    /// The newest `max` tasks submitted to `bucket`, newest first (for the console).
+    pub fn of_bucket(&self, bucket: &str, max: usize) -> Vec<Task> {
+        let mut all: Vec<Task> = self.lock().tasks.values().filter(|t| t.bucket == bucket).cloned().collect();
+        all.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        all.truncate(max);
+        all
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +135,8 @@ mod tests {
         t.admit("d", "b").unwrap();
         t.set("c", State::Succeeded { bucket: "b".into(), object: "o".into(), file_size: 1 });
         assert!(t.get("a").is_none(), "only the newest finished task is kept");
+        assert_eq!(t.of_bucket("b", 10).len(), 2);
+        assert!(t.of_bucket("other", 10).is_empty() && t.of_bucket("b", 1).len() == 1);
         assert_eq!(t.get("c").unwrap().state.name(), "Succeeded");
     }
 }

@@ -42,7 +42,7 @@ pub struct Ctx {
 }
 
 /// OSS-style request ids: 24 upper-case hex digits, time then a process-wide counter.
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     // getpid is a system call; the id is the process's for its whole life.
     static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();

@@ -67,6 +67,7 @@ pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
     metrics().state_loaded.set(i64::from(app.buckets().all(|b| b.is_loaded())));
     let follower = background_service("state follower", Follower(app.clone()));
     let metrics_app = MetricsApp(app.clone());
+    let proxy_app = app.clone();
     let app = Proxy(app);
     let opt = Opt { upgrade, ..Opt::default() };
     let mut server = Server::new_with_opt_and_conf(opt, server_conf(cfg));
@@ -80,6 +81,21 @@ pub fn build(cfg: &Config, upgrade: bool) -> Result<Server, String> {
     proxy.add_tcp(&cfg.server.listen);
     server.add_service(proxy);
     server.add_service(follower);
+    if !cfg.console.listen.is_empty() {
+        let console = crate::console::Console::new(proxy_app.clone(), cfg);
+        let sampler =
+            background_service("console sampler", crate::console::stats::Sampler(console.stats.clone()));
+        // The same connection loop as the proxy: each request head has its deadline.
+        let bounded = Bounded {
+            inner: Arc::new(console),
+            keepalive_s: cfg.server.keepalive_timeout_s,
+            header: Duration::from_secs(cfg.server.header_timeout_s),
+        };
+        let mut c = Service::new("console".to_string(), bounded);
+        c.add_tcp(&cfg.console.listen);
+        server.add_service(c);
+        server.add_service(sampler);
+    }
     if !cfg.server.metrics_listen.is_empty() {
         let mut m = Service::new("metrics".to_string(), metrics_app);
         m.add_tcp(&cfg.server.metrics_listen);

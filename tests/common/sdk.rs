@@ -40,3 +40,32 @@ pub fn run(script: &str, env: &[(&str, String)]) -> String {
     assert!(out.status.success() && text.contains("all checks passed"), "{text}");
     text
 }
+
+/// The venv's python with Selenium importable, for the browser tests (Debian's Chromium and
+/// chromedriver drive the pages; `scripts/test` installs them).
+pub fn browser_python() -> PathBuf {
+    let py = venv_python();
+    for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: scripts/test installs Debian's chromium and chromium-driver"
+        );
+    }
+    let ready = Command::new(&py).args(["-c", "import selenium"]).status().is_ok_and(|s| s.success());
+    if !ready {
+        let lock = py.parent().unwrap().parent().unwrap().with_extension("selenium-lock");
+        let mut waited = 0;
+        while std::fs::create_dir(&lock).is_err() && waited < 600 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            waited += 1;
+        }
+        let ready = Command::new(&py).args(["-c", "import selenium"]).status().is_ok_and(|s| s.success());
+        if !ready {
+            let pip = py.with_file_name("pip");
+            let st = Command::new(pip).args(["install", "-q", "selenium==4.38.0"]).status().unwrap();
+            assert!(st.success(), "pip install selenium failed");
+        }
+        let _ = std::fs::remove_dir(&lock);
+    }
+    py
+}

@@ -276,3 +276,39 @@ fn hostile_requests_to_the_console() {
     assert_eq!(page(&c, "/b/demo", &cookie).status, 200, "sessions already open go on");
     assert_eq!(get(&p.addr, "/example.jpg").status, 200, "the proxy is untouched");
 }
+
+#[test]
+fn asynchronous_tasks_are_listed_with_their_status_and_error() {
+    let (p, c) = console("console-tasks");
+    std::fs::write(p.dir.join("broken.jpg"), b"not an image at all").unwrap();
+    let (cookie, _) = sign_in(&c, "admin", "admin-secret");
+    let submit = |key: &str, target: &str| {
+        let ctype = "application/x-www-form-urlencoded";
+        let (date, auth) = common::sign::header_v1(
+            "admin",
+            "admin-secret",
+            "POST",
+            ctype,
+            &format!("/demo/{key}?x-oss-async-process"),
+        );
+        let form = format!("x-oss-async-process=image/resize,w_10|sys/saveas,o_{}", common::b64(target));
+        let h = [("Content-Type", ctype), ("Date", date.as_str()), ("Authorization", auth.as_str())];
+        let r =
+            try_request_body(&p.addr, "POST", &format!("/{key}?x-oss-async-process"), &h, form.as_bytes())
+                .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    submit("example.jpg", "out/ok.jpg");
+    submit("broken.jpg", "out/bad.jpg");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let html = loop {
+        let html = page(&c, "/b/demo", &cookie).text();
+        if html.contains("Succeeded") && html.contains("Failed") {
+            break html;
+        }
+        assert!(Instant::now() < deadline, "the tasks did not finish:\n{html}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(html.contains("demo/out/ok.jpg ("), "the result names the object written");
+    assert!(html.contains("<span class=\"error\">"), "the failure shows its code and message");
+}

@@ -20,6 +20,9 @@ use crate::storage::{self, dir::DirStore};
 use crate::transform::video::ffmpeg::Grabber;
 use crate::transform::Limits;
 
+/// Searched qualities remembered (a key and a byte each: a few MiB at most).
+const QUALITY_MEMO: u64 = 65_536;
+
 pub struct App {
     pub keys: Keys,
     pub limits: Limits,
@@ -47,6 +50,9 @@ pub struct App {
     /// Validators of sources (remote HEADs, directory stats), trusted for `origin.revalidate_s`.
     pub metas: MetaCache,
     pub tasks: Tasks,
+    /// `quality,auto`: the quality each searched variant key settled on. Entries are a few
+    /// bytes and outlive the variants (an evicted or purged variant is re-encoded, not searched).
+    pub quality_memo: moka::future::Cache<String, u8>,
     pub cache_control: String,
     pub host_id: String,
 }
@@ -111,6 +117,7 @@ impl App {
                 Duration::from_secs(cfg.origin.stale_if_error_s),
             ),
             tasks: Tasks::new(cfg.api.async_queue, cfg.api.async_kept),
+            quality_memo: moka::future::Cache::new(QUALITY_MEMO),
             cache_control: cfg.cache.cache_control.clone(),
             host_id: cfg.server.host_id.clone(),
         })

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub state_loaded: IntGauge,
     /// Variants served while their origin failed, within `origin.stale_if_error_s`.
     pub stale_served: IntCounter,
+    /// `quality,auto` searches run (a remembered quality is not a search).
+    pub quality_searches: IntCounter,
 }
 
 impl Metrics {
@@ -94,6 +96,7 @@ impl Metrics {
             state_polls,
             state_loaded: gauge("state_loaded", "1 once every bucket's state is loaded"),
             stale_served: counter("stale_served_total", "Variants served stale while their origin failed"),
+            quality_searches: counter("quality_searches_total", "quality,auto searches run"),
             registry,
         };
         let r = &m.registry;
@@ -105,6 +108,7 @@ impl Metrics {
             &m.transforms,
             &m.objects_written,
             &m.stale_served,
+            &m.quality_searches,
         ] {
             r.register(Box::new(c.clone())).expect("unique metric");
         }

@@ -17,8 +17,11 @@ fn animated_webp() -> Vec<u8> {
     };
     let img =
         Image { frames: vec![frame([255, 0, 0]), frame([0, 255, 0]), frame([0, 0, 255])], loop_count: 0 };
-    codec::encode(&img, &EncodeSettings { format: Format::Webp, quality: 90, progressive: false, icc: None })
-        .unwrap()
+    codec::encode(
+        &img,
+        &EncodeSettings { format: Format::Webp, quality: 90, progressive: false, icc: None, target: None },
+    )
+    .unwrap()
 }
 
 /// (frame count, width, height, colour of the middle pixel of each frame).

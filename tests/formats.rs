@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "formats/autoquality.rs"]
+mod autoquality;
+
 use common::server::{metric, request, start, PUBLIC};
 
 const CHROME: &str = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";

@@ -70,6 +70,15 @@ impl Bucket {
         self.conf.color_profile == Some(crate::config::ColorProfile::Keep)
     }
 
+    /// The bucket's quality policy on a parsed pipeline: its perceptual target, and
+    /// `quality,auto` for pipelines that name no quality when `auto_quality` is on.
+    pub fn quality_policy(&self, p: &mut crate::transform::Pipeline) {
+        p.quality_target = self.conf.quality_target.unwrap_or(crate::transform::codec::autoq::DEFAULT_TARGET);
+        if self.conf.auto_quality && p.quality.is_none() {
+            p.quality = Some(crate::transform::ops::quality::Quality::Auto);
+        }
+    }
+
     /// Whether the bucket's state has been loaded (until then it answers 503).
     pub fn is_loaded(&self) -> bool {
         self.loaded.load(Ordering::Acquire)

@@ -111,6 +111,10 @@ pub struct Bucket {
     pub auto_format: bool,
     /// This bucket's colour profile policy; unset: the top-level `color_profile`.
     pub color_profile: Option<ColorProfile>,
+    /// Lossy answers whose pipeline names no quality search theirs (`quality,auto`).
+    pub auto_quality: bool,
+    /// The SSIMULACRA2 score `quality,auto` aims at; unset: `autoq::DEFAULT_TARGET`.
+    pub quality_target: Option<u8>,
 }
 
 fn default_delimiters() -> Vec<String> {
@@ -313,6 +317,9 @@ impl Config {
             for (name, content) in &b.styles {
                 settings::validate_style(name, content, &limits)
                     .map_err(|e| err(at(&format!("styles.{name}")), e.message.to_string()))?;
+            }
+            if b.quality_target.is_some_and(|t| !(30..=95).contains(&t)) {
+                return Err(err(at("quality_target"), "must be between 30 and 95 (SSIMULACRA2 score)"));
             }
             for d in &b.style_delimiters {
                 settings::validate_delimiter(d).map_err(|m| err(at("style_delimiters"), m))?;

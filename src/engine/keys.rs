@@ -16,7 +16,14 @@ pub fn source_prefix(bucket: &str, object: &str) -> String {
 pub fn variant_key(bucket: &str, object: &str, source_etag: &str, pipeline: &Pipeline) -> String {
     let negotiated = if pipeline.avif_negotiated { "\navif-or-webp" } else { "" };
     let profile = if pipeline.keep_profile { "\nkeep-profile" } else { "" };
-    format!("{}{source_etag}\n{pipeline}{negotiated}{profile}", source_prefix(bucket, object))
+    // `quality,auto` answers differ by the bucket's target, which the canonical text omits.
+    let target = match pipeline.quality {
+        Some(crate::transform::ops::quality::Quality::Auto) => {
+            format!("\nquality-target-{}", pipeline.quality_target)
+        }
+        _ => String::new(),
+    };
+    format!("{}{source_etag}\n{pipeline}{negotiated}{profile}{target}", source_prefix(bucket, object))
 }
 
 /// The validator cache's key of an object.

@@ -80,13 +80,21 @@ pub async fn render(
     .await
     .map_err(|_| OssError::internal())?;
     app.workers.reserve(&mut ticket, fetched.saturating_add(need?), patient).await?;
+    // `quality,auto`: what an earlier search of this source and pipeline chose (per format:
+    // the key holds the output format), so this run encodes once.
+    let auto = pipeline.quality == Some(transform::ops::quality::Quality::Auto);
+    let memo_key = auto.then(|| super::keys::variant_key(&bucket.name, &job.object, &meta.etag, &pipeline));
+    let known_quality = match &memo_key {
+        Some(k) => app.quality_memo.get(k).await,
+        None => None,
+    };
     let stop = Stop::within(app.process_timeout);
     let _stop_on_drop = StopOnDrop(stop.clone());
     let work = move || {
         // Held until the transform has really ended, even if nobody waits for it any more.
         let _ticket = ticket;
         metrics().transforms.inc();
-        let env = Env { limits: &limits, objects: &marks, fonts: Fonts::system(), stop };
+        let env = Env { limits: &limits, objects: &marks, fonts: Fonts::system(), stop, known_quality };
         // Counted here: a cancelled run's caller is gone and never sees the result.
         transform::run(&src, &pipeline, &env).inspect_err(|e| {
             let reason = match e.code {
@@ -99,6 +107,12 @@ pub async fn render(
     };
     let rendered =
         if patient { app.workers.run_patient(work).await?? } else { app.workers.run(work).await?? };
+    if let (Some(key), Some((quality, probes))) = (memo_key, rendered.auto_quality) {
+        if probes > 0 {
+            m.quality_searches.inc();
+            app.quality_memo.insert(key, quality).await;
+        }
+    }
     let t = &rendered.timings;
     for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
         m.stage_seconds.with_label_values(&[stage]).observe(d.as_secs_f64());

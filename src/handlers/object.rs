@@ -45,6 +45,7 @@ pub async fn job(
     };
     let mut pipeline = transform::parse(&process, settings, &app.limits)?;
     pipeline.keep_profile = bucket.keep_profile();
+    bucket.quality_policy(&mut pipeline);
     Ok(Some(Job { object, pipeline }))
 }
 

@@ -45,6 +45,7 @@ pub fn plan(
     };
     let mut pipeline = transform::parse(process, settings, &app.limits)?;
     pipeline.keep_profile = bucket.keep_profile();
+    bucket.quality_policy(&mut pipeline);
     let saveas = pipeline.saveas.clone().ok_or_else(|| {
         OssError::invalid("MissingArgument", None, "a POST process needs |sys/saveas,o_<base64 key>")
     })?;

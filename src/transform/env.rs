@@ -146,6 +146,9 @@ pub struct Env<'a> {
     pub objects: &'a dyn Objects,
     pub fonts: &'a Fonts,
     pub stop: Stop,
+    /// `quality,auto`: the quality an earlier search chose for this source and pipeline, so
+    /// this run encodes once instead of searching.
+    pub known_quality: Option<u8>,
 }
 
 impl<'a> Env<'a> {
@@ -156,7 +159,7 @@ impl<'a> Env<'a> {
 
     /// The bucket's `objects`, the system fonts, no deadline.
     pub fn with_objects(limits: &'a Limits, objects: &'a dyn Objects) -> Env<'a> {
-        Env { limits, objects, fonts: Fonts::system(), stop: Stop::never() }
+        Env { limits, objects, fonts: Fonts::system(), stop: Stop::never(), known_quality: None }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Rendered {
     pub format: Option<Format>,
     /// Where the time went (the proxy's per-stage histograms).
     pub timings: Timings,
+    /// `quality,auto`: the JPEG-scale quality chosen and how many encodes were scored for it
+    /// (0 when the caller knew the quality).
+    pub auto_quality: Option<(u8, u32)>,
 }
 
 /// Time per stage of one run. `transform` is every action between decode and encode
@@ -100,10 +103,24 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
             timings.decode = t0.elapsed() - timings.transform;
             env.stop.check()?;
             let t2 = Instant::now();
-            let body = codec::encode(&img, &plan.encode)?;
+            let (body, auto_quality) = match plan.encode.target {
+                Some(target) => {
+                    let f = plan.encode.format;
+                    let scale = |q| {
+                        if matches!(f, Format::Avif | Format::Heic) {
+                            ops::quality::heif_scale(f, q)
+                        } else {
+                            q
+                        }
+                    };
+                    let c = codec::autoq::encode_auto(&img, &plan.encode, target, env.known_quality, scale)?;
+                    (c.body, Some((c.quality, c.probes)))
+                }
+                None => (codec::encode(&img, &plan.encode)?, None),
+            };
             timings.encode = t2.elapsed();
             let format = Some(plan.encode.format);
-            Ok(Rendered { body, content_type: plan.encode.format.mime(), format, timings })
+            Ok(Rendered { body, content_type: plan.encode.format.mime(), format, timings, auto_quality })
         }
     }
 }
@@ -130,7 +147,7 @@ fn render_ycbcr(src: &[u8], plan: &Plan, env: &Env<'_>, t0: Instant) -> Result<R
     };
     let body = codec::icc::embed(body, s.format, s.icc.as_deref())?;
     let timings = Timings { decode, transform, encode: t2.elapsed() };
-    Ok(Rendered { body, content_type: s.format.mime(), format: Some(s.format), timings })
+    Ok(Rendered { body, content_type: s.format.mime(), format: Some(s.format), timings, auto_quality: None })
 }
 
 /// The memory a run of `pipeline` on `src` needs at its worst moment, from the header and the plan
@@ -227,5 +244,11 @@ fn apply(
 }
 
 fn json(body: String, timings: Timings) -> Rendered {
-    Rendered { body: body.into_bytes(), content_type: "application/json", format: None, timings }
+    Rendered {
+        body: body.into_bytes(),
+        content_type: "application/json",
+        format: None,
+        timings,
+        auto_quality: None,
+    }
 }

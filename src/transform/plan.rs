@@ -201,7 +201,8 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
     }
     let estimate = cost::estimate(src, decoded, animated, &costs, ctx.w as u64 * ctx.h as u64);
     cost::check(&estimate, limits)?;
-    let ycbcr = ycbcr_applies(src, orientation, &steps, format);
+    // The perceptual search scores RGB pixels against the picture before encoding.
+    let ycbcr = ycbcr_applies(src, orientation, &steps, format) && auto_target(p, format, animated).is_none();
     Ok(Plan {
         orientation,
         steps,
@@ -219,6 +220,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
             progressive: p.interlace,
             // Filled in by the run, which has the source's bytes (when the profile is kept).
             icc: None,
+            target: auto_target(p, format, animated),
         },
         animated,
         width: ctx.w,
@@ -226,6 +228,13 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         cost: estimate,
         ycbcr,
     })
+}
+
+/// The perceptual target when the pipeline asks for `quality,auto` and the output is a still
+/// lossy picture; other outputs ignore it, as they ignore `quality`.
+fn auto_target(p: &Pipeline, format: Format, animated: bool) -> Option<u8> {
+    (p.quality == Some(quality::Quality::Auto) && crate::transform::codec::autoq::applies(format, animated))
+        .then_some(p.quality_target)
 }
 
 /// The largest libjpeg-turbo shrink (1/2, 1/4, 1/8) whose picture still covers the target (in

@@ -86,6 +86,9 @@ pub struct Pipeline {
     /// stay as they are and the output embeds the profile, instead of both being converted to
     /// sRGB. Set by the server, never parsed; not in the canonical text (the variant key says it).
     pub keep_profile: bool,
+    /// The SSIMULACRA2 score `quality,auto` aims at (the bucket's `quality_target`). Set by the
+    /// server; not in the canonical text (the variant key says it when it matters).
+    pub quality_target: u8,
 }
 
 impl Default for Pipeline {
@@ -103,6 +106,7 @@ impl Default for Pipeline {
             style: None,
             snapshot: None,
             keep_profile: false,
+            quality_target: super::codec::autoq::DEFAULT_TARGET,
         }
     }
 }

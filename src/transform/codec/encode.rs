@@ -22,6 +22,9 @@ pub struct EncodeSettings {
     /// The ICC profile to embed (a kept source profile): JPEG APP2, PNG iCCP, WebP ICCP,
     /// AVIF/HEIC `colr`. GIF and BMP have none to carry.
     pub icc: Option<Arc<[u8]>>,
+    /// `quality,auto`: the SSIMULACRA2 score the output must reach; `quality` is then only the
+    /// fallback (`codec::autoq`).
+    pub target: Option<u8>,
 }
 
 /// libwebp's own limit on either side.

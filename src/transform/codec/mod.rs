@@ -3,6 +3,7 @@
 //! libjpeg-turbo (turbojpeg) does JPEG with DCT-domain downscaling; libwebp does lossy WebP;
 //! the `image` crate and `gif` do the rest.
 
+pub mod autoq;
 pub mod decode;
 pub mod encode;
 mod fax;

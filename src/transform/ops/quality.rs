@@ -14,6 +14,9 @@ pub enum Quality {
     Relative(u8),
     /// `Q`: a cap; a source already below it keeps its quality.
     Absolute(u8),
+    /// `auto` (an imgedge extension): the lowest quality whose output reaches the pipeline's
+    /// perceptual target (`codec::autoq`).
+    Auto,
 }
 
 /// JPEG quality when the request names none and the source is not a JPEG.
@@ -48,8 +51,14 @@ pub fn heif_scale(format: Format, q: u8) -> u8 {
 
 pub fn parse(ps: &[Param<'_>]) -> Result<Quality> {
     let (mut rel, mut abs) = (None, None);
+    if let [Param::Bare("auto")] = ps {
+        return Ok(Quality::Auto);
+    }
     for p in ps {
         match *p {
+            Param::Bare("auto") => {
+                return Err(Error::invalid(None, "quality auto takes no q or Q: it picks the quality itself"))
+            }
             Param::Kv("q", v) => rel = Some(params::int_in(v, 1, 100, None, "quality q")? as u8),
             Param::Kv("Q", v) => abs = Some(params::int_in(v, 1, 100, None, "quality Q")? as u8),
             ref other => return Err(params::unknown("quality", other)),
@@ -64,16 +73,18 @@ pub fn parse(ps: &[Param<'_>]) -> Result<Quality> {
 }
 
 /// The encoder quality for `out`, given the request and the source JPEG's estimated quality.
+/// For `auto` it is what the request would get without it (the search's fallback for formats
+/// it does not apply to).
 pub fn resolve(q: Option<Quality>, out: Format, source_jpeg_quality: Option<u8>) -> u8 {
     match (out, q) {
-        (Format::Webp, None) => DEFAULT_WEBP,
+        (Format::Webp, None | Some(Quality::Auto)) => DEFAULT_WEBP,
         // For WebP both keys act as an absolute value.
         (Format::Webp, Some(Quality::Relative(v) | Quality::Absolute(v))) => v,
-        (Format::Avif | Format::Heic, None) => heif_scale(out, DEFAULT_HEIF),
+        (Format::Avif | Format::Heic, None | Some(Quality::Auto)) => heif_scale(out, DEFAULT_HEIF),
         (Format::Avif | Format::Heic, Some(Quality::Relative(v) | Quality::Absolute(v))) => {
             heif_scale(out, v)
         }
-        (_, None) => source_jpeg_quality.unwrap_or(DEFAULT_JPEG),
+        (_, None | Some(Quality::Auto)) => source_jpeg_quality.unwrap_or(DEFAULT_JPEG),
         (_, Some(Quality::Absolute(cap))) => source_jpeg_quality.map_or(cap, |s| s.min(cap)),
         (_, Some(Quality::Relative(pct))) => match source_jpeg_quality {
             Some(s) => ((s as u32 * pct as u32 + 50) / 100).clamp(1, 100) as u8,
@@ -86,6 +97,7 @@ pub fn canonical(q: Quality) -> String {
     match q {
         Quality::Relative(v) => format!("quality,q_{v}"),
         Quality::Absolute(v) => format!("quality,Q_{v}"),
+        Quality::Auto => "quality,auto".to_string(),
     }
 }
 
@@ -137,5 +149,14 @@ mod tests {
             assert!(parse(&split(bad)).is_err(), "{bad}");
         }
         assert!(parse(&[]).is_err());
+        assert_eq!(parse(&split("auto")).unwrap(), Quality::Auto);
+        for bad in ["auto,q_80", "Q_80,auto", "auto,auto", "auto_70"] {
+            assert!(parse(&split(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            resolve(Some(Quality::Auto), Format::Jpeg, Some(82)),
+            82,
+            "auto falls back to the default"
+        );
     }
 }

@@ -32,7 +32,7 @@ fn smooth(w: u32, h: u32, alpha: bool) -> DynamicImage {
 }
 
 fn settings(format: Format) -> EncodeSettings {
-    EncodeSettings { format, quality: 90, progressive: false, icc: None }
+    EncodeSettings { format, quality: 90, progressive: false, icc: None, target: None }
 }
 
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {

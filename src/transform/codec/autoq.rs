@@ -1,0 +1,218 @@
+//! `quality,auto`: the lowest encoder quality whose output still scores at least a perceptual
+//! target against the picture before encoding, found by a bounded search. The metric is
+//! SSIMULACRA2 (the `ssimulacra2` crate, rust-av): built on XYB, the colour space JPEG XL was
+//! tuned in, it ranks compression artefacts as viewers do, where plain SSIM on RGB over-values
+//! blur and under-values ringing (docs/decisions.md "Perceptual auto-quality").
+//!
+//! The search works on JPEG's 1..100 scale for every lossy format (WebP's is near it; AVIF and
+//! HEIC go through `quality::heif_scale`, which maps JPEG quality to the same SSIM): at most
+//! [`PROBES`] scored encodes in [`LOW`]..=[`HIGH`] (two probes, then where the line through their
+//! scores meets the target), plus one plain encode at [`HIGH`] when none passed. The caller may know the answer already (the same source and
+//! pipeline searched before): then it is a single encode.
+
+use std::sync::OnceLock;
+
+use image::DynamicImage;
+use ssimulacra2::{compute_frame_ssimulacra2, LinearRgb};
+
+use super::encode::{encode, EncodeSettings};
+use crate::transform::error::{Error, Result};
+use crate::transform::format::Format;
+use crate::transform::raster::Image;
+
+/// The search's range on JPEG's scale: below 30 every format looks broken whatever a metric
+/// says; above 95 bytes grow fast for nothing a viewer sees.
+pub const LOW: u8 = 30;
+pub const HIGH: u8 = 95;
+/// Scored encodes at most (one more, unscored, at [`HIGH`] when none reached the target).
+pub const PROBES: u32 = 3;
+/// The first probe, and how far the second lies from it.
+const START: u8 = 65;
+const SPAN: u8 = 20;
+/// SSIMULACRA2 score a `quality,auto` answer must reach, when the bucket sets none: the median
+/// fixed q80 scores over the corpus's photos at 400 px (docs/benchmarks.md "Auto-quality").
+pub const DEFAULT_TARGET: u8 = 70;
+
+/// What the search settled on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    pub body: Vec<u8>,
+    /// JPEG-scale quality of `body`.
+    pub quality: u8,
+    /// Encodes that were scored (0 when the quality was known).
+    pub probes: u32,
+    /// The last passing probe's score, when one was scored.
+    pub score: Option<f64>,
+}
+
+/// Whether auto-quality applies to `format` (lossy, still).
+pub fn applies(format: Format, animated: bool) -> bool {
+    !animated && matches!(format, Format::Jpeg | Format::Webp | Format::Avif | Format::Heic)
+}
+
+/// Encodes `img` at the lowest quality that scores `target`, or at `known` when the caller
+/// searched this picture before. `quality_of` turns a JPEG-scale quality into the encoder's.
+pub fn encode_auto(
+    img: &Image,
+    s: &EncodeSettings,
+    target: u8,
+    known: Option<u8>,
+    quality_of: impl Fn(u8) -> u8,
+) -> Result<Chosen> {
+    let at = |q: u8| encode(img, &EncodeSettings { quality: quality_of(q), ..s.clone() });
+    if let Some(q) = known {
+        let q = q.clamp(1, 100);
+        return Ok(Chosen { body: at(q)?, quality: q, probes: 0, score: None });
+    }
+    let first = &img.frames.first().ok_or_else(|| Error::internal("image has no frames"))?.pixels;
+    // The metric needs 8×8; smaller pictures are a few hundred bytes at any quality.
+    if first.width() < 8 || first.height() < 8 {
+        return Ok(Chosen { body: at(HIGH)?, quality: HIGH, probes: 0, score: None });
+    }
+    let reference = linear(first);
+    let target = f64::from(target);
+    let mut tried: Vec<(u8, f64, Vec<u8>)> = Vec::with_capacity(PROBES as usize);
+    let mut probe = |q: u8| -> Result<f64> {
+        let body = at(q)?;
+        let score = score(&reference, &body, s.format, first.width(), first.height())?;
+        tried.push((q, score, body));
+        Ok(score)
+    };
+    // Scores rise smoothly with quality: a probe in the middle, one on the side the target
+    // lies, then the quality where the line through them meets the target (rounded up).
+    let q1 = START;
+    let s1 = probe(q1)?;
+    let q2 = if s1 >= target { q1 - SPAN } else { q1 + SPAN };
+    let s2 = probe(q2)?;
+    let slope = (s2 - s1) / (f64::from(q2) - f64::from(q1));
+    let q3 = match slope > 1e-6 {
+        true => (f64::from(q1) + (target - s1) / slope).ceil().clamp(f64::from(LOW), f64::from(HIGH)) as u8,
+        // Flat or inverted (noise): the higher probe's side.
+        false => q1.max(q2),
+    };
+    if q3 != q1 && q3 != q2 {
+        probe(q3)?;
+    }
+    let probes = tried.len() as u32;
+    let best = tried.into_iter().filter(|t| t.1 >= target).min_by_key(|t| t.0);
+    Ok(match best {
+        Some((quality, score, body)) => Chosen { body, quality, probes, score: Some(score) },
+        // Nothing in range reached the target: the range's top is the most the search gives.
+        None => Chosen { body: at(HIGH)?, quality: HIGH, probes, score: None },
+    })
+}
+
+/// SSIMULACRA2 of `distorted` against `reference` (same size, sRGB), as the search scores it.
+pub fn ssimulacra2(reference: &DynamicImage, distorted: &DynamicImage) -> Result<f64> {
+    compute_frame_ssimulacra2(linear(reference), linear(distorted))
+        .map_err(|e| Error::internal(format!("quality metric: {e}")))
+}
+
+/// SSIMULACRA2 of `body` (decoded) against `reference`.
+fn score(reference: &LinearRgb, body: &[u8], format: Format, w: u32, h: u32) -> Result<f64> {
+    let decoded = decode(body, format)?;
+    if decoded.width() != w || decoded.height() != h {
+        return Err(Error::internal("an encoded probe came back at another size"));
+    }
+    compute_frame_ssimulacra2(reference.clone(), linear(&decoded))
+        .map_err(|e| Error::internal(format!("quality metric: {e}")))
+}
+
+/// Our own encoder's output, decoded for scoring (trusted bytes: no limits beyond its size).
+fn decode(body: &[u8], format: Format) -> Result<DynamicImage> {
+    match format {
+        #[cfg(feature = "heif")]
+        Format::Avif | Format::Heic => super::heif::decode(body, u64::MAX, &crate::transform::Stop::never()),
+        Format::Jpeg => {
+            let img: image::RgbImage = turbojpeg::decompress_image(body)
+                .map_err(|e| Error::internal(format!("probe decode: {e}")))?;
+            Ok(DynamicImage::ImageRgb8(img))
+        }
+        _ => image::load_from_memory(body).map_err(|e| Error::internal(format!("probe decode: {e}"))),
+    }
+}
+
+/// Linear-light RGB of an sRGB picture, as the metric takes it. Alpha is composited over white
+/// first, as a page would show it.
+fn linear(img: &DynamicImage) -> LinearRgb {
+    static LUT: OnceLock<[f32; 256]> = OnceLock::new();
+    let lut = LUT.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = i as f32 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    });
+    let rgba = img.to_rgba8();
+    let data: Vec<[f32; 3]> = rgba
+        .pixels()
+        .map(|p| {
+            let a = f32::from(p[3]) / 255.0;
+            let over = |c: u8| lut[c as usize] * a + (1.0 - a);
+            [over(p[0]), over(p[1]), over(p[2])]
+        })
+        .collect();
+    // Sizes come from a decoded picture: width × height always matches the data.
+    LinearRgb::new(data, rgba.width() as usize, rgba.height() as usize).expect("dimensions match the data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn settings(format: Format) -> EncodeSettings {
+        EncodeSettings { format, quality: 80, progressive: false, icc: None, target: None }
+    }
+
+    fn flat() -> Image {
+        Image::still(DynamicImage::ImageRgb8(RgbImage::from_fn(160, 120, |x, _| {
+            Rgb([40, 90, (x / 2) as u8])
+        })))
+    }
+
+    fn busy() -> Image {
+        let mut seed = 7u32;
+        Image::still(DynamicImage::ImageRgb8(RgbImage::from_fn(160, 120, |_, _| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let v = (seed >> 16) as u8;
+            Rgb([v, v.wrapping_mul(3), v ^ 0x5a])
+        })))
+    }
+
+    #[test]
+    fn a_flat_picture_needs_less_quality_than_a_busy_one() {
+        let same = |q: u8| q;
+        let f = encode_auto(&flat(), &settings(Format::Jpeg), 70, None, same).unwrap();
+        let b = encode_auto(&busy(), &settings(Format::Jpeg), 70, None, same).unwrap();
+        assert!(f.quality < b.quality, "flat {} busy {}", f.quality, b.quality);
+        assert!(f.probes <= PROBES && b.probes <= PROBES);
+        assert!(f.score.unwrap() >= 70.0);
+        let again = encode_auto(&flat(), &settings(Format::Jpeg), 70, Some(f.quality), same).unwrap();
+        assert_eq!(
+            (again.quality, again.probes, again.body.len()),
+            (f.quality, 0, f.body.len()),
+            "known: no search"
+        );
+    }
+
+    #[test]
+    fn every_lossy_format_searches_and_tiny_pictures_do_not() {
+        for format in [Format::Jpeg, Format::Webp] {
+            let c = encode_auto(&flat(), &settings(format), 60, None, |q| q).unwrap();
+            assert!(c.probes > 0 && c.score.unwrap() >= 60.0, "{format:?}");
+        }
+        let tiny = Image::still(DynamicImage::ImageRgb8(RgbImage::new(4, 4)));
+        assert_eq!(encode_auto(&tiny, &settings(Format::Jpeg), 70, None, |q| q).unwrap().probes, 0);
+        let unreachable = encode_auto(&busy(), &settings(Format::Jpeg), 100, None, |q| q).unwrap();
+        assert_eq!(
+            (unreachable.quality, unreachable.score),
+            (HIGH, None),
+            "the range's top when none passes"
+        );
+        assert!(applies(Format::Avif, false) && !applies(Format::Png, false) && !applies(Format::Webp, true));
+    }
+}

@@ -5,6 +5,8 @@ mod common;
 
 #[path = "formats/autoquality.rs"]
 mod autoquality;
+#[path = "formats/hints.rs"]
+mod hints;
 
 use common::server::{metric, request, start, PUBLIC};
 

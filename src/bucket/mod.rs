@@ -64,6 +64,11 @@ impl Bucket {
         self.conf.auto_format
     }
 
+    /// `client_hints` of the bucket's configuration (src/handlers/hints.rs).
+    pub fn client_hints(&self) -> bool {
+        self.conf.client_hints
+    }
+
     /// Whether processed answers keep the source's colour profile (`color_profile = "keep"`)
     /// instead of converting to sRGB.
     pub fn keep_profile(&self) -> bool {

@@ -111,6 +111,8 @@ pub struct Bucket {
     pub auto_format: bool,
     /// This bucket's colour profile policy; unset: the top-level `color_profile`.
     pub color_profile: Option<ColorProfile>,
+    /// Resizes follow the client's `Sec-CH-DPR` / `Sec-CH-Width` hints (src/handlers/hints.rs).
+    pub client_hints: bool,
     /// Lossy answers whose pipeline names no quality search theirs (`quality,auto`).
     pub auto_quality: bool,
     /// The SSIMULACRA2 score `quality,auto` aims at; unset: `autoq::DEFAULT_TARGET`.

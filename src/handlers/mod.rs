@@ -5,6 +5,7 @@
 mod accept;
 pub mod async_task;
 pub mod bucket_conf;
+mod hints;
 pub mod object;
 pub mod process;
 pub mod purge;

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::accept;
 use super::raw::{etag_matches, Conditional};
+use super::{accept, hints};
 use crate::access::policy::Grant;
 use crate::app::App;
 use crate::bucket::Bucket;
@@ -31,7 +31,14 @@ pub async fn get(
     grant: &Grant,
 ) -> Result<(Answer, &'static str), OssError> {
     let animated = accept::maybe_animated(job.object.as_str());
-    let vary = accept::negotiate(&mut job.pipeline, req.header("accept"), bucket.auto_format(), animated);
+    let accept_varies =
+        accept::negotiate(&mut job.pipeline, req.header("accept"), bucket.auto_format(), animated);
+    let mut vary: Vec<&str> = if accept_varies { vec!["Accept"] } else { Vec::new() };
+    let client_hints = bucket.client_hints();
+    if client_hints {
+        let header = |n: &str| req.header(n).map(str::to_string);
+        vary.extend(hints::apply(&mut job.pipeline, header, app.limits.max_out_side));
+    }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let cache_control = cache_control(&app.cache_control, grant, now);
     // The source's validator keys the variant, so a changed object gets new variants; an
@@ -44,7 +51,8 @@ pub async fn get(
     let etag = variant_etag(&cache_key);
     let headers = |a: Answer| {
         let a = variant_headers(a, &cache_control, &etag, &meta);
-        let a = if vary { a.header("vary", "Accept") } else { a };
+        let a = if vary.is_empty() { a } else { a.header("vary", vary.join(", ")) };
+        let a = if client_hints { a.header("accept-ch", hints::ACCEPT_CH) } else { a };
         match app.tag_header {
             "" => a,
             name => a.header(name, cache_tag(&bucket.name, &job.object)),

@@ -14,6 +14,9 @@ use imgedge::transform::Format;
 mod fixtures;
 use fixtures::read as corpus;
 
+#[path = "codecs/autoquality.rs"]
+mod autoquality;
+
 /// A GIF of `n` 1×1 frames: a frame-count bomb, which probe must count without decoding.
 fn many_frame_gif(n: usize) -> Vec<u8> {
     let mut out = Vec::new();
@@ -60,7 +63,7 @@ fn encode(c: &mut Criterion) {
         (Format::Tiff, 0, false),
     ];
     for (format, quality, progressive) in cases {
-        let s = EncodeSettings { format, quality, progressive, icc: None };
+        let s = EncodeSettings { format, quality, progressive, icc: None, target: None };
         let name = format!("{}{}", format.name(), if progressive { " progressive" } else { "" });
         g.bench_function(name, |b| b.iter(|| codec::encode(black_box(&img), &s).unwrap()));
     }
@@ -115,6 +118,6 @@ fn colour(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = probe, encode, colour
+    targets = probe, encode, colour, autoquality::autoquality
 }
 criterion_main!(benches);

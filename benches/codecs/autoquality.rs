@@ -10,7 +10,7 @@ use criterion::Criterion;
 use image::{DynamicImage, Rgb, RgbImage};
 use imgedge::transform::codec::{autoq, EncodeSettings};
 use imgedge::transform::raster::Image;
-use imgedge::transform::{self, Env, Format, Limits, NoStyles};
+use imgedge::transform::{self, Env, Format, Limits, NoStyles, Stop};
 
 use super::corpus;
 
@@ -69,7 +69,8 @@ fn row(name: &str, img: &DynamicImage, format: Format, target: u8, print: bool) 
     let decoded = image::load_from_memory(&fixed).unwrap();
     let fixed_score = autoq::ssimulacra2(img, &decoded).unwrap();
     let t = Instant::now();
-    let auto = autoq::encode_auto(&picture, &settings(format, 80), target, None, |q| q).unwrap();
+    let auto =
+        autoq::encode_auto(&picture, &settings(format, 80), target, None, |q| q, &Stop::never()).unwrap();
     let ms = t.elapsed().as_secs_f64() * 1e3;
     let auto_score = autoq::ssimulacra2(img, &image::load_from_memory(&auto.body).unwrap()).unwrap();
     if !print {
@@ -134,10 +135,28 @@ pub fn autoquality(c: &mut Criterion) {
         b.iter(|| imgedge::transform::codec::encode(black_box(&photo), &settings(Format::Jpeg, 80)))
     });
     g.bench_function("jpeg auto, 400x267", |b| {
-        b.iter(|| autoq::encode_auto(black_box(&photo), &settings(Format::Jpeg, 80), TARGET, None, |q| q))
+        b.iter(|| {
+            autoq::encode_auto(
+                black_box(&photo),
+                &settings(Format::Jpeg, 80),
+                TARGET,
+                None,
+                |q| q,
+                &Stop::never(),
+            )
+        })
     });
     g.bench_function("jpeg auto known, 400x267", |b| {
-        b.iter(|| autoq::encode_auto(black_box(&photo), &settings(Format::Jpeg, 80), TARGET, Some(60), |q| q))
+        b.iter(|| {
+            autoq::encode_auto(
+                black_box(&photo),
+                &settings(Format::Jpeg, 80),
+                TARGET,
+                Some(60),
+                |q| q,
+                &Stop::never(),
+            )
+        })
     });
     g.finish();
 }

@@ -113,7 +113,14 @@ fn run_inner(src: &[u8], pipeline: &Pipeline, env: &Env<'_>) -> Result<Rendered>
                             q
                         }
                     };
-                    let c = codec::autoq::encode_auto(&img, &plan.encode, target, env.known_quality, scale)?;
+                    let c = codec::autoq::encode_auto(
+                        &img,
+                        &plan.encode,
+                        target,
+                        env.known_quality,
+                        scale,
+                        &env.stop,
+                    )?;
                     (c.body, Some((c.quality, c.probes)))
                 }
                 None => (codec::encode(&img, &plan.encode)?, None),

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod plan;
 pub mod raster;
 pub mod resample;
+pub mod saliency;
 pub mod spec;
 pub mod text;
 pub mod video;

@@ -21,9 +21,11 @@ pub struct StepCost {
 
 /// Passes over the larger of a step's input and output one action costs, measured against a
 /// plain per-pixel pass: blur (O(1) per pixel, two separable passes) and sharpen (a 3×3
-/// neighbourhood plus the unsharp mix) cost more; a crop only copies what the next step reads.
+/// neighbourhood plus the unsharp mix) cost more; a crop only copies what the next step reads,
+/// unless `g_auto` has its saliency read every pixel once first.
 pub fn weight(op: &Op) -> u64 {
     match op {
+        Op::Crop(c) if c.auto => 1,
         Op::Crop(_) | Op::IndexCrop(_) => 0,
         Op::Blur(_) => 2,
         Op::Sharpen(_) => 3,

@@ -193,8 +193,8 @@ fn run_plan(src: &[u8], info: &SourceInfo, plan: Plan, env: &Env<'_>) -> Result<
     let t0 = Instant::now();
     // Every frame goes through orientation and the steps right after it is decoded, so an
     // animation never holds all its full-size frames. Watermark blocks are rendered once, on
-    // the first frame that needs them.
-    let mut blocks: Vec<Option<RgbaImage>> = vec![None; plan.steps.len()];
+    // the first frame that needs them; smart-crop windows are chosen on the first frame.
+    let mut memos: Vec<Memo> = (0..plan.steps.len()).map(|_| Memo::default()).collect();
     let mut transform = Duration::ZERO;
     env.stop.check()?;
     let mut each = |px: DynamicImage| -> Result<DynamicImage> {
@@ -203,9 +203,9 @@ fn run_plan(src: &[u8], info: &SourceInfo, plan: Plan, env: &Env<'_>) -> Result<
         if plan.orientation != 1 {
             px = ops::auto_orient::apply(plan.orientation, px);
         }
-        for (step, block) in plan.steps.iter().zip(&mut blocks) {
+        for (step, memo) in plan.steps.iter().zip(&mut memos) {
             env.stop.check()?;
-            px = normalize(apply(step, block, px, env)?);
+            px = normalize(apply(step, memo, px, env)?);
         }
         transform += t.elapsed();
         Ok(px)
@@ -218,16 +218,22 @@ fn run_plan(src: &[u8], info: &SourceInfo, plan: Plan, env: &Env<'_>) -> Result<
     Ok((img, plan, timings))
 }
 
-/// One step on one frame. `block` caches a watermark's rendered block across frames.
-fn apply(
-    step: &Step,
-    block: &mut Option<RgbaImage>,
-    px: DynamicImage,
-    env: &Env<'_>,
-) -> Result<DynamicImage> {
+/// What a step keeps from one frame to the next of an animation.
+#[derive(Default)]
+struct Memo {
+    /// A watermark's rendered block.
+    block: Option<RgbaImage>,
+    /// Where `g_auto` put its window on the first frame: the others are cut at the same place.
+    place: Option<(u32, u32)>,
+}
+
+/// One step on one frame.
+fn apply(step: &Step, memo: &mut Memo, px: DynamicImage, env: &Env<'_>) -> Result<DynamicImage> {
+    let block = &mut memo.block;
     Ok(match step {
-        Step::Resize(s) => ops::resize::apply(s, px)?,
+        Step::Resize(s) => ops::resize::apply(s, px, &mut memo.place)?,
         Step::Crop(r) => ops::crop::apply(r, px),
+        Step::SmartCrop { w, h } => ops::crop::apply_auto(*w, *h, px, &mut memo.place),
         Step::Circle(c) => ops::circle::apply(c, px),
         Step::Rounded(r) => ops::rounded_corners::apply(*r, px),
         Step::Rotate(r) => ops::rotate::apply(r, px),

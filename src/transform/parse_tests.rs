@@ -148,6 +148,44 @@ fn grammar_errors() {
     assert!(p(&format!("image/resize,w_1{}", ",limit_1".repeat(600))).is_err());
 }
 
+/// `g_auto` (imgedge's smart crop) is accepted by crop with a size and by resize's fill, and
+/// nowhere else; the OSS spellings around it keep their meaning and their key.
+#[test]
+fn g_auto_where_it_is_documented_and_nowhere_else() {
+    for (s, key) in [
+        ("image/crop,w_300,h_300,g_auto", "image/crop,w_300,h_300,g_auto"),
+        ("image/crop,x_10,y_20,h_300,g_auto", "image/crop,h_300,g_auto"),
+        ("image/resize,m_fill,w_100,h_100,g_auto", "image/resize,m_fill,w_100,h_100,limit_1,g_auto"),
+        ("image/resize,g_auto,h_100,m_fill", "image/resize,m_fill,h_100,limit_1,g_auto"),
+    ] {
+        let first = p(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(first.to_string(), key, "{s}");
+        assert_eq!(p(key).unwrap(), first, "{key} reparses to itself");
+    }
+    assert_eq!(
+        p("image/crop,w_300,h_300,g_center").unwrap().to_string(),
+        "image/crop,w_300,h_300,x_0,y_0,g_center"
+    );
+    assert_eq!(
+        p("image/resize,m_fill,w_100,h_100").unwrap().to_string(),
+        "image/resize,m_fill,w_100,h_100,limit_1"
+    );
+    for s in [
+        "image/resize,w_100,g_auto",
+        "image/resize,m_pad,w_100,h_100,g_auto",
+        "image/resize,m_fill,w_100,h_100,g_se",
+        "image/indexcrop,x_100,g_auto",
+        "image/circle,r_100,g_auto",
+        "image/watermark,text_aGk,g_auto",
+    ] {
+        assert_eq!(p(s).expect_err(s).code, Code::InvalidArgument, "{s}");
+    }
+    // OSS's own g_auto picks the box's size (IMM), and g_face needs IMM: both still 501.
+    for s in ["image/crop,g_auto", "image/crop,w_300,h_300,g_face"] {
+        assert_eq!(p(s).expect_err(s).code, Code::NotImplemented, "{s}");
+    }
+}
+
 #[test]
 fn random_process_strings_never_panic() {
     // A deterministic xorshift stream over an alphabet rich in the grammar's own characters.

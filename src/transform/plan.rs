@@ -42,6 +42,12 @@ impl PlanCtx<'_> {
 pub enum Step {
     Resize(ops::resize::ResizeStep),
     Crop(ops::crop::Rect),
+    /// `crop,g_auto`: a window of this size, placed by saliency on the pixels (the plan has
+    /// only sizes; the first frame decides, see `ops::crop::apply_auto`).
+    SmartCrop {
+        w: u32,
+        h: u32,
+    },
     Circle(ops::circle::CircleStep),
     Rounded(u32),
     Rotate(ops::rotate::RotateStep),
@@ -138,7 +144,7 @@ pub fn plan(p: &Pipeline, src: &SourceInfo, limits: &Limits) -> Result<Plan> {
         let before = ctx.w as u64 * ctx.h as u64;
         let step = match op {
             Op::Resize(s) => ops::resize::plan(s, &mut ctx)?.map(Step::Resize),
-            Op::Crop(s) => ops::crop::plan(s, &mut ctx)?.map(Step::Crop),
+            Op::Crop(s) => ops::crop::plan(s, &mut ctx)?,
             Op::Circle(s) => ops::circle::plan(s, &mut ctx)?.map(Step::Circle),
             Op::IndexCrop(s) => ops::indexcrop::plan(s, &mut ctx)?.map(Step::Crop),
             Op::RoundedCorners(s) => ops::rounded_corners::plan(s, &mut ctx)?.map(Step::Rounded),
@@ -332,6 +338,8 @@ pub mod tests {
             ("a watermark", "image/resize,w_400/watermark,text_aGk", jpeg.clone()),
             ("a crop", "image/crop,w_100,h_100", jpeg.clone()),
             ("a fill crop", "image/resize,m_fill,w_100,h_100", jpeg.clone()),
+            ("a smart fill crop", "image/resize,m_fill,w_100,h_100,g_auto", jpeg.clone()),
+            ("a smart crop", "image/crop,w_100,h_100,g_auto", jpeg.clone()),
             ("padding", "image/resize,m_pad,w_100,h_100", jpeg.clone()),
             ("a PNG output", "image/resize,w_400/format,png", jpeg.clone()),
             ("an AVIF output", "image/resize,w_400/format,avif", jpeg.clone()),

@@ -8,6 +8,7 @@ use crate::transform::error::{ec, Error, Result};
 use crate::transform::params::{self, Param};
 use crate::transform::plan::PlanCtx;
 use crate::transform::resample::resample;
+use crate::transform::saliency;
 
 /// How the image is fitted to the requested box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,12 +43,25 @@ pub struct ResizeSpec {
     pub p: Option<u32>,
     pub limit: bool,
     pub color: [u8; 3],
+    /// `g_auto` (an imgedge extension, `fill` only): the window is placed by saliency instead
+    /// of in the centre.
+    pub auto: bool,
 }
 
 impl ResizeSpec {
     /// `mode` with no sizes yet, OSS's defaults otherwise (`limit_1`, white padding).
     pub fn new(mode: Mode) -> ResizeSpec {
-        ResizeSpec { mode, w: None, h: None, l: None, s: None, p: None, limit: true, color: [255, 255, 255] }
+        ResizeSpec {
+            mode,
+            w: None,
+            h: None,
+            l: None,
+            s: None,
+            p: None,
+            limit: true,
+            color: [255, 255, 255],
+            auto: false,
+        }
     }
 }
 
@@ -61,6 +75,9 @@ pub struct ResizeStep {
     pub src_box: Option<ScaledBox>,
     /// `fill`: the centred window `(x, y, w, h)` cut from the resampled image.
     pub crop: Option<(u32, u32, u32, u32)>,
+    /// `fill,g_auto`: `crop`'s window goes where saliency puts it on the resampled pixels
+    /// (its x, y are then unused).
+    pub auto: bool,
     /// `pad`: the canvas `(w, h)`, the offset of the picture in it, and the fill colour.
     pub pad: Option<Pad>,
 }
@@ -111,8 +128,13 @@ pub fn parse(ps: &[Param<'_>]) -> Result<ResizeSpec> {
                 spec.limit = params::int_in(v, 0, 1, Some(ec::RESIZE_LIMIT), "resize limit")? == 1
             }
             Param::Kv("color", v) => spec.color = params::color(v, "resize color")?,
+            // Only `auto`: any other gravity stays an unknown parameter, as OSS has none.
+            Param::Kv("g", "auto") => spec.auto = true,
             ref other => return Err(params::unknown("resize", other)),
         }
+    }
+    if spec.auto && spec.mode != Mode::Fill {
+        return Err(Error::invalid(None, "resize g_auto places the window of m_fill and needs m_fill"));
     }
     if spec.w == Some(0) && spec.h == Some(0) {
         return Err(Error::invalid(Some(ec::RESIZE_W_H_ZERO), "resize w and h cannot both be 0"));
@@ -232,7 +254,7 @@ pub fn plan(spec: &ResizeSpec, ctx: &mut PlanCtx<'_>) -> Result<Option<ResizeSte
     if rw == w && rh == h && crop.is_none() && pad.is_none() {
         return Ok(None);
     }
-    Ok(Some(ResizeStep { w: rw, h: rh, src_box: None, crop, pad }))
+    Ok(Some(ResizeStep { w: rw, h: rh, src_box: None, crop, auto: spec.auto && crop.is_some(), pad }))
 }
 
 /// The picture's box in a JPEG decoded at 1/`denom`, in full-size pixels of the oriented image
@@ -280,9 +302,17 @@ impl ScaledBox {
     }
 }
 
-pub fn apply(step: &ResizeStep, img: DynamicImage) -> Result<DynamicImage> {
+/// Runs a planned resize on one frame. `place` carries a `g_auto` window from an animation's
+/// first frame to the others, so every frame is cut at the same place.
+pub fn apply(step: &ResizeStep, img: DynamicImage, place: &mut Option<(u32, u32)>) -> Result<DynamicImage> {
     let mut out = resample(&img, step.w, step.h, step.src_box.map(ScaledBox::in_decoded))?;
     if let Some((x, y, w, h)) = step.crop {
+        // Saliency looks at the resampled picture: it is in display orientation (EXIF turns
+        // come before any step) and, after a DCT-scaled decode, already cut to the picture's
+        // box, so every fast path hands it the very pixels the window is cut from. The
+        // YCbCr path never sees a fill crop (`plan::ycbcr_applies`).
+        let (x, y) =
+            if step.auto { *place.get_or_insert_with(|| saliency::window(&out, w, h)) } else { (x, y) };
         out = out.crop_imm(x, y, w, h);
     }
     if let Some(pad) = &step.pad {
@@ -323,6 +353,9 @@ pub fn canonical(spec: &ResizeSpec) -> String {
     if spec.mode == Mode::Pad {
         let [r, g, b] = spec.color;
         out.push_str(&format!(",color_{r:02X}{g:02X}{b:02X}"));
+    }
+    if spec.auto {
+        out.push_str(",g_auto");
     }
     out
 }

@@ -149,4 +149,52 @@ fn canonical_text_fills_defaults_and_drops_ignored_sizes() {
     assert_eq!(c("p_50"), "resize,m_lfit,p_50,limit_1");
 }
 
+/// `g_auto` (imgedge): only `fill` has a window to place, so only `fill` takes it; the plan
+/// keeps the centred window as the size and a default, and the pixels decide the place.
+#[test]
+fn fill_g_auto_leaves_the_windows_place_to_the_pixels() {
+    let mut ctx = ctx_for(400, 300);
+    let step = plan(&parse(&split("m_fill,w_100,h_100,g_auto")).unwrap(), &mut ctx).unwrap().unwrap();
+    assert_eq!((step.w, step.h, step.crop, step.auto), (133, 100, Some((16, 0, 100, 100)), true));
+    // Nothing to cut (the box has the picture's shape): nothing to place.
+    let step = plan(&parse(&split("m_fill,w_200,h_150,g_auto")).unwrap(), &mut ctx_for(400, 300)).unwrap();
+    assert_eq!(step.map(|s| (s.crop, s.auto)), Some((None, false)));
+    let c = |p: &str| canonical(&parse(&split(p)).unwrap());
+    assert_eq!(c("g_auto,w_100,h_100,m_fill"), "resize,m_fill,w_100,h_100,limit_1,g_auto");
+    assert_eq!(c("m_fill,w_100,h_100"), "resize,m_fill,w_100,h_100,limit_1", "OSS URLs keep their key");
+    for bad in ["w_100,g_auto", "m_lfit,w_100,h_100,g_auto", "m_pad,w_100,h_100,g_auto", "m_fixed,w_1,g_auto"]
+    {
+        assert_eq!(parse(&split(bad)).unwrap_err().code, Code::InvalidArgument, "{bad}");
+    }
+    // Any other gravity stays the unknown parameter it was.
+    for bad in ["m_fill,w_100,h_100,g_center", "m_fill,w_100,h_100,g_face", "m_fill,w_100,g_"] {
+        let e = parse(&split(bad)).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_ref()),
+            (Code::InvalidArgument, "unknown parameter \"g_\" for resize")
+        );
+    }
+}
+
+#[test]
+fn every_frame_of_a_fill_is_cut_where_the_first_was() {
+    let step =
+        ResizeStep { w: 120, h: 40, src_box: None, crop: Some((40, 0, 40, 40)), auto: true, pad: None };
+    let frame = |x0: u32| {
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(120, 40, |x, _| {
+            Rgb(if (x0..x0 + 20).contains(&x) { [250, 20, 20] } else { [128, 128, 128] })
+        }))
+    };
+    let mut place = None;
+    let first = apply(&step, frame(90), &mut place).unwrap();
+    assert_eq!((place, first.width(), first.height()), (Some((80, 0)), 40, 40), "the red bar, framed");
+    let _ = apply(&step, frame(0), &mut place).unwrap();
+    assert_eq!(place, Some((80, 0)), "later frames keep the first frame's window");
+    // Without g_auto the centred window is cut and nothing is remembered.
+    let centred = ResizeStep { auto: false, ..step };
+    let mut none = None;
+    let _ = apply(&centred, frame(90), &mut none).unwrap();
+    assert_eq!(none, None);
+}
+
 use crate::transform::limits::Limits;

@@ -188,14 +188,10 @@ pub fn plan(spec: &WatermarkSpec, ctx: &mut PlanCtx<'_>) -> Result<Option<Waterm
                 Prep::Op(op) => op.clone(),
                 // P: the share of the main picture's box; enlarging is part of the meaning.
                 Prep::PercentOfMain(pct) => Op::Resize(ResizeSpec {
-                    mode: Mode::Lfit,
                     w: Some(((ctx.w as u64 * *pct as u64 + 50) / 100).max(1) as u32),
                     h: Some(((ctx.h as u64 * *pct as u64 + 50) / 100).max(1) as u32),
-                    l: None,
-                    s: None,
-                    p: None,
                     limit: false,
-                    color: [255, 255, 255],
+                    ..ResizeSpec::new(Mode::Lfit)
                 }),
             })
             .collect();

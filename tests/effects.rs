@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "effects/smartcrop.rs"]
+mod smartcrop;
+
 use common::{read, run, run_image};
 use imgedge::transform::Code;
 

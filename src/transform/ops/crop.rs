@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(canonical(&with_offsets), "crop,w_200,h_200,g_auto");
         // The last g wins, as for every repeated parameter.
         assert_eq!(rect(400, 267, "w_200,h_200,g_auto,g_se"), Some(Rect { x: 200, y: 67, w: 200, h: 200 }));
-        assert_eq!(parse(&split("w_200,g_se,g_auto")).unwrap().auto, true);
+        assert!(parse(&split("w_200,g_se,g_auto")).unwrap().auto);
     }
 
     /// OSS's own g_auto (IMM) picks the box's size as well; without a size imgedge keeps

@@ -14,7 +14,7 @@ use super::common::server::{get, start, Proxy, PUBLIC};
 /// none: every subject was placed to be cut by it.
 const AUTO_CROP_FLOOR: usize = 18;
 const AUTO_FILL_FLOOR: usize = 17;
-const CENTRE_CEILING: usize = 0;
+const CENTRE_KEPT: usize = 0;
 
 struct Label {
     file: String,
@@ -126,5 +126,5 @@ fn g_auto_keeps_off_centre_subjects_that_centre_gravity_cuts() {
         auto.0, auto.1, centre.0, centre.1
     );
     assert!(auto.0 >= AUTO_CROP_FLOOR && auto.1 >= AUTO_FILL_FLOOR, "g_auto (crop, fill) {auto:?}");
-    assert!(centre.0 <= CENTRE_CEILING && centre.1 <= CENTRE_CEILING, "centre {centre:?}");
+    assert_eq!(centre, (CENTRE_KEPT, CENTRE_KEPT), "centre gravity keeps none whole");
 }

@@ -3,7 +3,7 @@
 //!
 //!     cargo bench --bench core                 # all
 //!     cargo bench --bench core -- pipeline     # one group (decode, resample, pipeline,
-//!                                              # watermark, effects)
+//!                                              # watermark, effects, saliency)
 //!
 //! Compare with libjpeg-turbo's own decoder: `scripts/bench-djpeg` times `djpeg -scale 1/4`
 //! and `1/8` on the same files. Results are recorded in docs/benchmarks.md.
@@ -148,10 +148,46 @@ fn effect_ops(c: &mut Criterion) {
     g.finish();
 }
 
+/// Smart crop (issue 26): the saliency search alone on a decoded frame (a 12 MP photo and a
+/// 1000×667 one), and whole `g_auto` pipelines beside their centre-gravity twins.
+fn saliency(c: &mut Criterion) {
+    use imgedge::transform::saliency;
+    let mut g = c.benchmark_group("saliency");
+    let decoded = |name: &str| {
+        let src = photo(name);
+        let info = codec::probe(&src).unwrap();
+        codec::decode(&src, &info, &DecodeOptions::default()).unwrap().frames.remove(0).pixels
+    };
+    let phone = decoded("phone12mp.jpg");
+    // A 3:2 cut of the boats photo (2400×1600), resampled to 1000×667.
+    let boats = decoded("boats4mp.jpg").crop_imm(80, 0, 2400, 1600);
+    let small = resample::resample(&boats, 1000, 667, None).unwrap();
+    for (name, img, side) in [("phone12mp.jpg 4032x3024", &phone, 3024), ("boats 1000x667", &small, 667)] {
+        g.bench_function(format!("window {name} -> {side}x{side}"), |b| {
+            b.iter(|| saliency::window(black_box(img), side, side))
+        });
+    }
+    let limits = Limits::default();
+    let env = Env::new(&limits);
+    let src = photo("phone12mp.jpg");
+    for process in [
+        "image/crop,w_3024,h_3024,g_center/resize,w_400",
+        "image/crop,w_3024,h_3024,g_auto/resize,w_400",
+        "image/resize,m_fill,w_400,h_400",
+        "image/resize,m_fill,w_400,h_400,g_auto",
+    ] {
+        let pl = transform::parse(process, &NoStyles, &limits).unwrap();
+        g.bench_function(format!("phone12mp.jpg {process}"), |b| {
+            b.iter(|| transform::run(black_box(&src), &pl, &env).unwrap())
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // Two cores: short, repeatable runs rather than long ones.
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = decode, resize, pipeline, watermark, effects, effect_ops
+    targets = decode, resize, pipeline, watermark, effects, effect_ops, saliency
 }
 criterion_main!(benches);

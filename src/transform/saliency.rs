@@ -91,39 +91,58 @@ impl Small {
                 (converted.as_raw().as_slice(), 4)
             }
         };
-        let (iw, ih) = (img.width(), img.height());
-        let k = iw.max(ih).div_ceil(SMALL_SIDE).max(1);
+        let (iw, ih) = (img.width() as usize, img.height() as usize);
+        let k = iw.max(ih).div_ceil(SMALL_SIDE as usize).max(1);
         let (w, h) = (iw.div_ceil(k), ih.div_ceil(k));
-        let mut sums = vec![[0u64; 4]; w as usize];
-        let mut px = Vec::with_capacity(w as usize * h as usize);
-        let row_len = iw as usize * n;
+        // Past 7 px a block, its mean comes from a grid of 4×4 to 6×6 of its pixels. Reading
+        // all 12 million pixels of a phone photo took 39 ms, nine times the rest of the search;
+        // sampled, 15 of 20 windows on the corpus photos (five photos, four shapes) stayed put,
+        // 3 moved by 10 to 48 px, and 2 landed elsewhere on near-ties (a 12 MP band of
+        // buildings, a plain gradient). Pictures up to 1792 px a side are read whole.
+        let step = (k / 4).max(1);
+        let mut sums = vec![[0u32; 4]; w];
+        let mut px = Vec::with_capacity(w * h);
+        let row_len = iw * n;
         for by in 0..h {
             sums.iter_mut().for_each(|s| *s = [0; 4]);
-            let rows = (by * k)..((by + 1) * k).min(ih);
-            let nrows = rows.len() as u32;
+            let rows = (by * k..((by + 1) * k).min(ih)).step_by(step);
+            let nrows = rows.len();
             for y in rows {
-                let row = &bytes[y as usize * row_len..][..row_len];
-                for (bx, sum) in sums.iter_mut().enumerate() {
-                    let x0 = bx * k as usize;
-                    let x1 = ((bx + 1) * k as usize).min(iw as usize);
-                    for p in row[x0 * n..x1 * n].chunks_exact(n) {
-                        // Premultiplied, so a transparent pixel's colour counts for nothing.
-                        let a = if n == 4 { p[3] as u64 } else { 255 };
-                        sum[0] += p[0] as u64 * a;
-                        sum[1] += p[1] as u64 * a;
-                        sum[2] += p[2] as u64 * a;
-                        sum[3] += a;
-                    }
+                let row = &bytes[y * row_len..][..row_len];
+                match n {
+                    3 => add_row::<3>(row, &mut sums, k, step),
+                    _ => add_row::<4>(row, &mut sums, k, step),
                 }
             }
             for (bx, sum) in sums.iter().enumerate() {
-                let ncols = (((bx as u32 + 1) * k).min(iw) - bx as u32 * k) as f32;
-                let count = ncols * nrows as f32;
-                let c = |v: u64, scale: f32| v as f32 / (count * scale);
+                let ncols = (((bx + 1) * k).min(iw) - bx * k).div_ceil(step);
+                let count = (ncols * nrows) as f32;
+                let c = |v: u32, scale: f32| v as f32 / (count * scale);
                 px.push([c(sum[0], 65025.0), c(sum[1], 65025.0), c(sum[2], 65025.0), c(sum[3], 255.0)]);
             }
         }
-        Small { w, h, k, px }
+        Small { w: w as u32, h: h as u32, k: k as u32, px }
+    }
+}
+
+/// Adds every `step`-th pixel of one row (`N` bytes a pixel, alpha last when 4) to the sums of
+/// the `k`-wide blocks it crosses, colour premultiplied: a transparent pixel's colour counts
+/// for nothing. (At most 7×7 samples of 255 × 255 reach one sum: u32 holds them.)
+fn add_row<const N: usize>(row: &[u8], sums: &mut [[u32; 4]], k: usize, step: usize) {
+    // One pass over the samples, moving to the next block at its boundary (an iterator per
+    // block cost more than the sums themselves for 4-pixel blocks).
+    let (mut block, mut end) = (0, k);
+    for (i, p) in row.chunks_exact(N).step_by(step).enumerate() {
+        while i * step >= end {
+            block += 1;
+            end += k;
+        }
+        let a = if N == 4 { p[3] as u32 } else { 255 };
+        let sum = &mut sums[block];
+        sum[0] += p[0] as u32 * a;
+        sum[1] += p[1] as u32 * a;
+        sum[2] += p[2] as u32 * a;
+        sum[3] += a;
     }
 }
 
